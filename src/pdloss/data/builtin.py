@@ -1,0 +1,61 @@
+"""The ``builtin`` photo set: photos shipped inside installed wheels, available offline.
+
+The files are located without importing their packages (scikit-image, scikit-learn and
+matplotlib are slow to import and not needed to read a PNG).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from pdloss.errors import ImageReadError
+
+# name -> (package, path inside the package). Colour photos only: the losses and metrics are RGB.
+BUILTIN_PHOTOS: dict[str, tuple[str, str]] = {
+    "astronaut": ("skimage", "data/astronaut.png"),
+    "chelsea": ("skimage", "data/chelsea.png"),
+    "coffee": ("skimage", "data/coffee.png"),
+    "rocket": ("skimage", "data/rocket.jpg"),
+    "hubble_deep_field": ("skimage", "data/hubble_deep_field.jpg"),
+    "motorcycle_left": ("skimage", "data/motorcycle_left.png"),
+    "motorcycle_right": ("skimage", "data/motorcycle_right.png"),
+    "china": ("sklearn", "datasets/images/china.jpg"),
+    "flower": ("sklearn", "datasets/images/flower.jpg"),
+    "grace_hopper": ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
+}
+
+
+def package_dir(package: str) -> Path | None:
+    """The folder of an installed package, found without importing it, or None."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def builtin_photos() -> dict[str, Path]:
+    """The built-in photos present in this environment, name -> file."""
+    found = {}
+    for name, (package, relative) in BUILTIN_PHOTOS.items():
+        root = package_dir(package)
+        if root is not None and (root / relative).is_file():
+            found[name] = root / relative
+    return found
+
+
+def builtin_photo_path(name: str) -> Path:
+    """The file of one built-in photo; a clear error if it is unknown or its package is absent."""
+    if name not in BUILTIN_PHOTOS:
+        raise ImageReadError(f"unknown built-in photo {name!r}; known: {', '.join(sorted(BUILTIN_PHOTOS))}")
+    package, relative = BUILTIN_PHOTOS[name]
+    root = package_dir(package)
+    if root is None or not (root / relative).is_file():
+        pip_name = {"skimage": "scikit-image", "sklearn": "scikit-learn"}.get(package, package)
+        raise ImageReadError(
+            f"built-in photo {name!r} needs the package {pip_name!r}: pip install {pip_name}"
+        )
+    return root / relative
