@@ -55,7 +55,5 @@ def builtin_photo_path(name: str) -> Path:
     root = package_dir(package)
     if root is None or not (root / relative).is_file():
         pip_name = {"skimage": "scikit-image", "sklearn": "scikit-learn"}.get(package, package)
-        raise ImageReadError(
-            f"built-in photo {name!r} needs the package {pip_name!r}: pip install {pip_name}"
-        )
+        raise ImageReadError(f"built-in photo {name!r} needs the package {pip_name!r}: pip install {pip_name}")
     return root / relative

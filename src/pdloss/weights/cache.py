@@ -119,8 +119,12 @@ def download(url: str, destination: Path, sha256: str, progress: bool = True) ->
             from tqdm import tqdm
 
             with tqdm(
-                total=total, unit="B", unit_scale=True, desc=destination.name,
-                disable=not progress, file=sys.stderr,
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=destination.name,
+                disable=not progress,
+                file=sys.stderr,
             ) as bar:
                 while block := response.read(1 << 20):
                     out.write(block)

@@ -1,0 +1,104 @@
+"""Feature extractors: preprocessing + a frozen VGG, shared between losses.
+
+Losses never build their own network: they ask :func:`get_extractor`, which returns one module
+per (backbone, weights, depth), so two losses on the same backbone hold one copy of it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import nn
+
+from pdloss.errors import InputError, WeightsError
+from pdloss.features.preprocessing import Preprocess
+from pdloss.features.vgg import VGG, layer_index, layer_names, layer_stride
+from pdloss.weights import DEFAULT_WEIGHTS, LoadedWeights, resolve_weights
+
+
+class FeatureExtractor(nn.Module):
+    """Images ``(B, 3, H, W)`` in ``input_range`` -> ``{layer: features (B, C, h, w)}``.
+
+    The network is frozen and stays in eval mode; gradients flow to the input only.
+
+    Attributes:
+        weights_label: which weights are in use (name and sha256 prefix), for result tables.
+        min_size: the smallest input side that gives at least one feature pixel at the deepest
+            layer.
+    """
+
+    def __init__(
+        self,
+        backbone: str = "vgg16",
+        weights: str | os.PathLike = "default",
+        max_layer: str = "relu4_3",
+        input_range: tuple[float, float] = (0.0, 1.0),
+        preprocessing: str | None = None,
+        loaded: LoadedWeights | None = None,
+    ) -> None:
+        super().__init__()
+        layer_index(backbone, max_layer)  # validates both names
+        spec = DEFAULT_WEIGHTS[backbone] if weights == "default" else weights
+        loaded = loaded or resolve_weights(spec, backbone, preprocessing)
+        allowed = layer_names(backbone)
+        if loaded.max_layer in allowed and layer_index(backbone, max_layer) > layer_index(backbone, loaded.max_layer):
+            raise WeightsError(
+                f"weights '{loaded.name}' are meant for layers up to {loaded.max_layer} only "
+                f"({loaded.description}); {max_layer} is deeper. Choose a shallower layer or other weights."
+            )
+        self.backbone = backbone
+        self.weights_name = loaded.name
+        self.weights_label = loaded.label()
+        self.weights_description = loaded.description
+        self.preprocess = Preprocess(loaded.preprocessing, input_range)
+        self.net = VGG(backbone, max_layer)
+        self.net.load_features_state_dict(loaded.state_dict, loaded.name)
+        self.max_layer = max_layer
+        self.min_size = layer_stride(backbone, max_layer)
+
+    def train(self, mode: bool = True) -> FeatureExtractor:
+        return super().train(False)
+
+    def forward(self, x: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
+        return self.net(self.preprocess(x), layers)
+
+
+_SHARED: dict[tuple, FeatureExtractor] = {}
+_LOCK = threading.Lock()
+
+
+def get_extractor(
+    backbone: str = "vgg16",
+    weights: str | os.PathLike = "default",
+    layers: Sequence[str] = ("relu4_3",),
+    input_range: tuple[float, float] = (0.0, 1.0),
+    preprocessing: str | None = None,
+) -> FeatureExtractor:
+    """The shared extractor computing ``layers`` of ``backbone`` with ``weights``.
+
+    The network is truncated after the deepest of ``layers``. Extractors are cached per
+    (backbone, weights, deepest layer, input range, preprocessing) for the life of the process.
+    """
+    if not layers:
+        raise InputError("at least one feature layer is needed")
+    deepest = max(layers, key=lambda name: layer_index(backbone, name))
+    weights_key = os.fspath(weights)
+    if os.path.exists(weights_key):
+        stat = os.stat(weights_key)  # a changed file is a different set of weights
+        weights_key = (os.path.abspath(weights_key), stat.st_size, stat.st_mtime_ns)
+    key = (backbone, weights_key, deepest, tuple(float(v) for v in input_range), preprocessing)
+    with _LOCK:
+        extractor = _SHARED.get(key)
+        if extractor is None:
+            extractor = FeatureExtractor(backbone, weights, deepest, input_range, preprocessing)
+            _SHARED[key] = extractor
+    return extractor
+
+
+def clear_shared_extractors() -> None:
+    """Forget the shared extractors (tests use it after rewriting weight files)."""
+    with _LOCK:
+        _SHARED.clear()

@@ -1,0 +1,184 @@
+"""What every reference-based feature loss shares: input checks, the pixel term, the shared
+feature extractor, layers and their weights, and the batch reduction.
+
+A loss is ``pixel_weight * ||u - v||_q + weight * sum_l layer_weight_l * D(phi_l(u), phi_l(v))``
+per image, where subclasses define the feature distance ``D`` (:meth:`feature_distance`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import nn
+
+from pdloss.errors import InputError
+from pdloss.features import FeatureExtractor, get_extractor, layer_channels
+from pdloss.validation import check_image_batch, check_reduction, check_same_shape, reduce
+
+
+def pixel_distance(u: torch.Tensor, v: torch.Tensor, q: float = 1) -> torch.Tensor:
+    """Per image mean of ``|u - v|^q`` over C*H*W, in at least float32: ``(B,)``. q=1 is L1, q=2 is MSE."""
+    dtype = torch.promote_types(torch.promote_types(u.dtype, v.dtype), torch.float32)
+    diff = (u.to(dtype) - v.to(dtype)).abs()
+    return (diff if q == 1 else diff.pow(q)).flatten(1).mean(1)
+
+
+class FeatureLoss(nn.Module):
+    """Base of the feature losses (PDL, perceptual, contextual).
+
+    Args:
+        weight: lambda, the weight of the feature term.
+        pixel_weight: weight of the pixel fidelity term (0 disables it; then prediction and
+            target may differ in height and width).
+        backbone: ``"vgg16"`` or ``"vgg19"``.
+        layers: VGG layer names (``"relu4_3"`` is the paper's VGG16 conv4).
+        layer_weights: one weight per layer (default 1 each) or a mapping layer -> weight.
+        weights: weight source name (``"vgg16-imagenet"``, ``"vgg16-hed"``, ``"vgg19-imagenet"``,
+            ``"random"``...) or a file path; ``"default"`` is the backbone's ImageNet weights.
+        q: pixel term order (1 or 2).
+        reduction: ``"none"`` (per image, ``(B,)``), ``"mean"`` or ``"sum"`` over the batch.
+        input_range: the value range of the images, (0, 1) or (-1, 1).
+        validate: check inputs for NaN/Inf and range (one device sync per call).
+        extractor: an existing :class:`FeatureExtractor` to use instead of the shared one.
+
+    Inputs of :meth:`forward`: prediction and target RGB ``(B, 3, H, W)`` in ``input_range``.
+    """
+
+    def __init__(
+        self,
+        weight: float = 1.0,
+        pixel_weight: float = 1.0,
+        backbone: str = "vgg16",
+        layers: Sequence[str] | str = ("relu4_3",),
+        layer_weights: Sequence[float] | Mapping[str, float] | None = None,
+        weights: str | os.PathLike = "default",
+        q: float = 1,
+        reduction: str = "mean",
+        input_range: tuple[float, float] = (0.0, 1.0),
+        validate: bool = True,
+        extractor: FeatureExtractor | None = None,
+    ) -> None:
+        super().__init__()
+        self.layers = (layers,) if isinstance(layers, str) else tuple(layers)
+        if not self.layers:
+            raise InputError("layers must name at least one VGG layer")
+        if len(set(self.layers)) != len(self.layers):
+            raise InputError(f"layers repeat a name: {self.layers}")
+        self.layer_weights = self._layer_weights(layer_weights)
+        if q not in (1, 2):
+            raise InputError(f"q (pixel term order) must be 1 or 2, got {q!r}")
+        for name, value in (("weight", weight), ("pixel_weight", pixel_weight)):
+            if not isinstance(value, (int, float)) or value < 0:
+                raise InputError(f"{name} must be a non-negative number, got {value!r}")
+        self.weight = float(weight)
+        self.pixel_weight = float(pixel_weight)
+        self.q = q
+        self.reduction = check_reduction(reduction)
+        self.input_range = (float(input_range[0]), float(input_range[1]))
+        self.validate = validate
+        self.extractor = extractor or get_extractor(backbone, weights, self.layers, self.input_range)
+        self.backbone = self.extractor.backbone
+        self.channels = {layer: layer_channels(self.backbone, layer) for layer in self.layers}
+        # The extractor is a shared, frozen instrument: keep it out of this loss's state dict so
+        # checkpoints stay small and loading one never rewrites another loss's network.
+        self._register_state_dict_hook(_drop_extractor_keys)
+        self.register_load_state_dict_post_hook(_ignore_missing_extractor_keys)
+
+    def _layer_weights(self, layer_weights) -> tuple[float, ...]:
+        if layer_weights is None:
+            return (1.0,) * len(self.layers)
+        if isinstance(layer_weights, Mapping):
+            unknown = set(layer_weights) - set(self.layers)
+            if unknown:
+                raise InputError(f"layer_weights name layers not in layers: {sorted(unknown)}")
+            return tuple(float(layer_weights.get(layer, 1.0)) for layer in self.layers)
+        values = tuple(float(w) for w in layer_weights)
+        if len(values) != len(self.layers):
+            raise InputError(f"{len(values)} layer_weights for {len(self.layers)} layers")
+        return values
+
+    @property
+    def weights_label(self) -> str:
+        """Which weights the features come from (name and sha256 prefix)."""
+        return self.extractor.weights_label
+
+    # -- subclasses -------------------------------------------------------------------------
+    def feature_distance(self, fu: torch.Tensor, fv: torch.Tensor, layer: str) -> torch.Tensor:
+        """Per image distance ``(B,)`` between features ``(B, C, h, w)`` of one layer."""
+        raise NotImplementedError
+
+    # -- shared machinery -------------------------------------------------------------------
+    def check_inputs(self, prediction: torch.Tensor, target: torch.Tensor) -> None:
+        common = dict(
+            value_range=self.input_range, channels=3, min_size=self.extractor.min_size, check_values=self.validate
+        )
+        check_image_batch(prediction, "prediction", **common)
+        check_image_batch(target, "target", **common)
+        if self.pixel_weight > 0:
+            check_same_shape(prediction, target)
+        elif prediction.shape[0] != target.shape[0]:
+            raise InputError(f"prediction and target batch sizes differ: {prediction.shape[0]} and {target.shape[0]}")
+
+    def features(self, prediction: torch.Tensor, target: torch.Tensor) -> tuple[dict, dict]:
+        """Features of both images; the target's without a graph unless it requires grad."""
+        fu = self.extractor(prediction, self.layers)
+        if target.requires_grad:
+            fv = self.extractor(target, self.layers)
+        else:
+            with torch.no_grad():
+                fv = self.extractor(target, self.layers)
+        return fu, fv
+
+    def terms_from_features(
+        self,
+        prediction: torch.Tensor,
+        target: torch.Tensor,
+        fu: Mapping[str, torch.Tensor],
+        fv: Mapping[str, torch.Tensor],
+    ) -> dict[str, torch.Tensor]:
+        """Per image terms ``(B,)``: ``pixel``, ``feature`` (weighted over layers) and ``total``."""
+        batch = prediction.shape[0]
+        zero = torch.zeros(batch, device=prediction.device, dtype=torch.promote_types(prediction.dtype, torch.float32))
+        pixel = pixel_distance(prediction, target, self.q) if self.pixel_weight > 0 else zero
+        feature = zero
+        if self.weight > 0:
+            for layer, layer_weight in zip(self.layers, self.layer_weights, strict=True):
+                feature = feature + layer_weight * self.feature_distance(fu[layer], fv[layer], layer)
+        total = self.pixel_weight * pixel + self.weight * feature
+        return {"pixel": pixel, "feature": feature, "total": total}
+
+    def forward(
+        self, prediction: torch.Tensor, target: torch.Tensor, return_terms: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The loss, reduced over the batch; with ``return_terms`` also the reduced terms
+        ``{"pixel", "feature"}`` (detached) for logging."""
+        self.check_inputs(prediction, target)
+        if self.weight > 0:
+            fu, fv = self.features(prediction, target)
+        else:
+            fu, fv = {}, {}
+        terms = self.terms_from_features(prediction, target, fu, fv)
+        loss = reduce(terms["total"], self.reduction)
+        if return_terms:
+            return loss, {k: reduce(terms[k].detach(), self.reduction) for k in ("pixel", "feature")}
+        return loss
+
+    def extra_repr(self) -> str:
+        return (
+            f"weight={self.weight}, pixel_weight={self.pixel_weight}, layers={self.layers}, "
+            f"layer_weights={self.layer_weights}, q={self.q}, reduction={self.reduction!r}, "
+            f"weights={self.weights_label!r}"
+        )
+
+
+def _drop_extractor_keys(module, state_dict, prefix, local_metadata):
+    for key in [k for k in state_dict if k.startswith(prefix + "extractor.")]:
+        del state_dict[key]
+    return state_dict
+
+
+def _ignore_missing_extractor_keys(module, incompatible_keys):
+    missing = incompatible_keys.missing_keys
+    missing[:] = [k for k in missing if ".extractor." not in f".{k}"]
