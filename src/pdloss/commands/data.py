@@ -1,0 +1,49 @@
+"""``pdloss data list`` and ``pdloss data fetch debian-photos``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("data", help="list and fetch the photo sets", description=__doc__)
+    sub = parser.add_subparsers(dest="data_command", metavar="ACTION")
+    listing = sub.add_parser("list", help="show which photo sets are present and their image counts")
+    listing.set_defaults(func=run_list)
+    fetch = sub.add_parser(
+        "fetch",
+        help="fetch a photo set into $PDLOSS_HOME/data (debian-photos: apt-get download + dpkg-deb -x)",
+    )
+    fetch.add_argument("name", choices=["debian-photos"])
+    fetch.set_defaults(func=run_fetch)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from pdloss.data.sources import list_sources
+
+    rows = list_sources()
+    print(f"{'set':<15} {'images':>8}  location")
+    for row in rows:
+        count = f"{row.present}/{row.expected}" if row.expected is not None else str(row.present)
+        state = (
+            ""
+            if row.present
+            else "  (absent" + (": pdloss data fetch debian-photos)" if row.name == "debian-photos" else ")")
+        )
+        print(f"{row.name:<15} {count:>8}  {row.location}{state}")
+    print("any folder of images is also a data source (e.g. DIV2K_train_HR/)")
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from pdloss.data.debian import fetch_debian_photos
+
+    result = fetch_debian_photos()
+    if result.status == "verified":
+        print(f"{args.name}: all {result.count} photos present and verified in {result.folder}")
+    else:
+        print(
+            f"{args.name}: fetched {len(result.written)} photos; {result.count} verified in {result.folder}"
+        )
+    return 0
