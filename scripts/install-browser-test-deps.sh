@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the browser that tests/test_study_browser.py drives: Debian's chromium and
+# chromium-driver (no browser download from anywhere else). Selenium itself comes from PyPI with
+# the dev extra. Without these the test is skipped with the reason, so this step is optional.
+set -euo pipefail
+if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+  exit 0
+fi
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-browser-test-deps: need root and apt-get to install chromium chromium-driver; the browser test will be skipped" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q chromium chromium-driver
