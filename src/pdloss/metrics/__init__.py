@@ -1,0 +1,45 @@
+"""Image quality metrics of the paper: PSNR, SSIM, MS-SSIM, LPIPS, NIQE, FID.
+
+Each matches its reference implementation (see docs/metrics.md for how each was checked).
+Heavy parts (networks, parameter files) load on first use; nothing downloads unless asked.
+"""
+
+from __future__ import annotations
+
+from pdloss.metrics.color import rgb_to_y
+from pdloss.metrics.evaluate import METRICS, EvaluationResult, evaluate
+from pdloss.metrics.fid import FID, FeatureStatistics, frechet_distance, load_statistics, save_statistics
+from pdloss.metrics.fid_weights import install_fid_weights, load_fid_weights
+from pdloss.metrics.lpips import LPIPS, lpips_status
+from pdloss.metrics.matlab_resize import imresize
+from pdloss.metrics.niqe import NIQE, niqe
+from pdloss.metrics.niqe_params import install_niqe_params, niqe_params_path
+from pdloss.metrics.psnr import PSNR, psnr
+from pdloss.metrics.ssim import MSSSIM, SSIM, ms_ssim, ssim
+
+__all__ = [
+    "FID",
+    "LPIPS",
+    "METRICS",
+    "MSSSIM",
+    "NIQE",
+    "PSNR",
+    "SSIM",
+    "EvaluationResult",
+    "FeatureStatistics",
+    "evaluate",
+    "frechet_distance",
+    "imresize",
+    "install_fid_weights",
+    "install_niqe_params",
+    "load_fid_weights",
+    "load_statistics",
+    "lpips_status",
+    "ms_ssim",
+    "niqe",
+    "niqe_params_path",
+    "psnr",
+    "rgb_to_y",
+    "save_statistics",
+    "ssim",
+]
