@@ -21,7 +21,7 @@ weights: $(STAMP)
 	$(BIN)/pdloss weights install vgg19-imagenet
 
 demo: weights
-	$(BIN)/pdloss compare builtin:motorcycle_left builtin:motorcycle_right --weights vgg16-hed
+	$(BIN)/pdloss sweep configs/demo-denoise.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

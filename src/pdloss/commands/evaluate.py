@@ -1,7 +1,8 @@
-"""``pdloss evaluate --pred DIR --ref DIR``: the paper's metrics on a folder of results.
+"""``pdloss evaluate``: the paper's metrics on a folder of results, or on a training run.
 
-The inputs are options (``--pred``/``--ref``) so that a positional argument (a training run or
-checkpoint) can be added later without changing how folders are given.
+- ``pdloss evaluate --pred DIR --ref DIR``: pair files by stem and measure them.
+- ``pdloss evaluate RUN_OR_CHECKPOINT``: restore the run's validation set with its checkpoint,
+  write the images, measure them and write the run's ``results.md|csv|json``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ def register(subparsers) -> None:
         "metric: it appears in the means only. Metrics whose weights are missing are reported as "
         "unavailable with the reason.",
     )
+    parser.add_argument("run", nargs="?", metavar="RUN_OR_CHECKPOINT",
+                        help="a training run folder (or a checkpoint .pt) to restore and evaluate")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="with RUN: at most N validation images")
     parser.add_argument("--pred", metavar="DIR", help="folder of result images")
     parser.add_argument("--ref", metavar="DIR", help="folder of reference images (same stems)")
     parser.add_argument(
@@ -94,8 +98,26 @@ def _run(args: argparse.Namespace) -> int:
         print(f"NIQE parameters: {path}", file=sys.stderr)
         if args.pred is None and args.ref is None:
             return 0
+    if args.run is not None:
+        if args.pred or args.ref:
+            args._parser.error("give either RUN_OR_CHECKPOINT or --pred/--ref, not both")
+        from pdloss.metrics.evaluate import parse_metrics
+        from pdloss.train.evaluation import evaluate_run
+
+        metrics = parse_metrics(args.metrics) if args.metrics else None
+        record = evaluate_run(args.run, metrics=metrics, limit=args.limit, device=args.device,
+                              progress=not args.no_progress)
+        if args.json:
+            print(json.dumps({"mean": record["mean"], "per_image": record["per_image"]}, indent=2))
+        else:
+            from pathlib import Path
+
+            run_dir = Path(args.run) if Path(args.run).is_dir() else Path(args.run).parent.parent
+            print((run_dir / "results.md").read_text())
+            print(f"images: {run_dir / 'eval'}; tables: {run_dir / 'results.md'} (.csv, .json)")
+        return 0
     if args.pred is None or args.ref is None:
-        args._parser.error("--pred DIR and --ref DIR are both required")
+        args._parser.error("--pred DIR and --ref DIR are both required (or give a RUN_OR_CHECKPOINT)")
 
     from pdloss.metrics.evaluate import evaluate, format_csv, format_markdown
 

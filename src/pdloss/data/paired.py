@@ -155,10 +155,13 @@ class PairedDataset(torch.utils.data.Dataset):
             self._images[index] = image
         return image
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        # An (epoch, index) pair names the epoch explicitly: a sampler that runs ahead of the
+        # training loop (prefetching workers) then never mixes epochs.
+        epoch, index = index if isinstance(index, tuple) else (self.epoch, index)
         if not 0 <= index < self.length:
             raise IndexError(index)
-        generator = seeded_generator(self.seed, _TRAIN, self.epoch, index)
+        generator = seeded_generator(self.seed, _TRAIN, epoch, index)
         image = self._load(index % len(self.paths))
         c = self.crop_size
         h, w = image.shape[-2:]

@@ -1,0 +1,60 @@
+"""``pdloss train CONFIG`` and ``pdloss sweep CONFIG``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a restoration model with a loss (runs under torchrun for many GPUs)",
+        description="Train the run a config describes. Under `torchrun --nproc_per_node N -m pdloss train` "
+        "every process trains one shard with DistributedDataParallel.",
+    )
+    parser.add_argument("config", help="YAML config (see configs/)")
+    parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. loss.weight=0.01 data.crop=128")
+    parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoints/last.pt")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: this rank's GPU, else cpu)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_train)
+
+    sweep = subparsers.add_parser(
+        "sweep",
+        help="train and evaluate a grid of losses and weights, gather one table",
+        description="Runs the config's `sweep` list and/or the cartesian product of --set grids.",
+    )
+    sweep.add_argument("config")
+    sweep.add_argument("overrides", nargs="*", help="key=value overrides applied to every run")
+    sweep.add_argument(
+        "--set",
+        dest="grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="a grid axis, e.g. --set loss=perceptual-l1,pdl --set loss.weight=0.01,0.05",
+    )
+    sweep.add_argument("--device", default=None)
+    sweep.add_argument("--no-eval", action="store_true", help="train only")
+    sweep.set_defaults(func=_sweep)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from pdloss.train.config import load_config
+    from pdloss.train.trainer import train
+
+    config = load_config(args.config, args.overrides)
+    run_dir = train(config, resume=args.resume, device=args.device, progress=not args.no_progress)
+    print(f"run folder: {run_dir}")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from pdloss.train.sweep import sweep
+
+    root = sweep(args.config, args.grid, args.overrides, device=args.device, skip_eval=args.no_eval)
+    if not args.no_eval:
+        print((root / "results.md").read_text())
+        print(f"table:    {root / 'results.md'} (.csv, .json)")
+        print(f"pictures: {root / 'crops.png'}, {root / 'feature_cdf.png'}")
+    return 0

@@ -1,0 +1,1 @@
+"""Training and evaluation of restoration models with any of pdloss's losses."""

@@ -1,0 +1,314 @@
+"""Experiment configuration: a YAML file, validated on load, with ``key.sub=value`` overrides.
+
+A config has these sections (all keys optional but ``task``; see ``configs/`` for examples)::
+
+    name: denoise-small          # run name (default: the file's stem)
+    task: denoise                # denoise | sr4x | deblur | jpeg | demosaic
+    task_options: {sigma: 100}   # degradation parameters (pdloss.degradations)
+    seed: 0
+    output: runs/denoise-small   # run folder (relative to the working directory)
+    data:  {train, valid, crop, batch, workers, length, valid_crop, valid_limit, cache}
+    model: {name, options}
+    loss:  {name, weight, pixel_weight, weights, layers, projection, ...}  # pdloss.losses.registry
+    optim: {name, lr, betas, weight_decay, schedule, milestones, gamma, warmup, grad_clip, d_lr}
+    train: {iterations, log_every, valid_every, checkpoint_every, amp, channels_last, keep_checkpoints}
+    evaluate: {metrics, crop, limit, fid_patch_size, grid_crop, cdf_layer, cdf_channels, cdf_weights}
+    sweep: [[loss=l1], [loss=pdl, loss.weight=0.05]]   # runs of `pdloss sweep` (overrides each)
+
+Every error names the offending key and what it accepts.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pdloss.errors import PdlossError
+
+
+class ConfigError(PdlossError, ValueError):
+    """A configuration file or override is invalid; the message names the key."""
+
+
+@dataclass
+class DataConfig:
+    train: str = "builtin"  # folder, "builtin" or "debian-photos"
+    valid: str | None = None  # default: the training source
+    crop: int = 256  # paper: 256x256 crops
+    batch: int = 8  # global batch (split over DDP ranks); paper: 8
+    workers: int = 0
+    length: int | None = None  # training items per epoch (default: max(images, 16 * batch))
+    valid_crop: int | None = 256  # centre crop of validation images; None: whole images
+    valid_limit: int | None = None  # use at most this many validation images
+    cache: bool = True  # keep decoded training images in memory
+
+
+@dataclass
+class ModelConfig:
+    name: str = "small-unet"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+LOSS_KEYS = {
+    "name",
+    "weight",
+    "pixel_weight",
+    "backbone",
+    "layers",
+    "layer_weights",
+    "weights",
+    "q",
+    "p",
+    "projection",
+    "projection_factor",
+    "seed",
+    "resample",
+    "bandwidth",
+    "max_positions",
+    "spatial_weight",
+    "base_channels",
+    "hidden",
+    "pool_size",
+    "validate",
+}
+
+
+@dataclass
+class OptimConfig:
+    name: str = "adam"  # adam | adamw
+    lr: float = 1e-4
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # constant | cosine | step
+    milestones: list[int] = field(default_factory=list)  # for "step"
+    gamma: float = 0.5  # for "step"
+    warmup: int = 0  # linear warm-up steps
+    grad_clip: float | None = None
+    d_lr: float | None = None  # discriminator learning rate (adversarial); default lr
+
+
+@dataclass
+class TrainConfig:
+    iterations: int = 1000
+    log_every: int = 10
+    valid_every: int = 500
+    checkpoint_every: int = 500
+    amp: str = "auto"  # auto | bf16 | fp16 | none
+    channels_last: bool | None = None  # None: on when amp is on
+    keep_checkpoints: int = 2
+
+
+@dataclass
+class EvaluateConfig:
+    metrics: list[str] = field(default_factory=lambda: ["psnr", "ms_ssim", "lpips", "niqe", "fid"])
+    crop: int | None = None  # None: whole validation images (as the paper); an int: centre crops
+    limit: int | None = None
+    fid_patch_size: int | None = 64  # FID on 64x64 tiles (small sets); None: whole images
+    grid_crop: int = 96
+    cdf_layer: str = "relu4_3"
+    cdf_channels: list[int] = field(default_factory=lambda: [0, 1, 2, 3])
+    cdf_weights: str | None = None  # weights for the CDF plot (default: the loss's, else vgg16-hed)
+
+
+@dataclass
+class Config:
+    task: str
+    name: str = "run"
+    task_options: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    output: str = "runs/run"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: dict[str, Any] = field(default_factory=lambda: {"name": "l1"})
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    # For `pdloss sweep`: each entry is one run's overrides, e.g. ["loss=pdl", "loss.weight=0.05"].
+    sweep: list[list[str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def loss_label(self) -> str:
+        """The loss as the paper's tables name it, with its weight: ``pdl (0.01)``."""
+        name = self.loss.get("name", "l1")
+        return name if name == "l1" or "weight" not in self.loss else f"{name} ({self.loss['weight']:g})"
+
+
+_SECTIONS = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "optim": OptimConfig,
+    "train": TrainConfig,
+    "evaluate": EvaluateConfig,
+}
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    return isinstance(value, annotation)
+
+
+def _describe(annotation: Any) -> str:
+    return str(annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
+
+
+def _build(cls: type, values: dict[str, Any], where: str):
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where} must be a mapping, got {type(values).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown key {where}.{unknown[0]}; {where} accepts: {', '.join(sorted(known))}")
+    kwargs = {}
+    for key, value in values.items():
+        annotation = hints[key]
+        if key in _SECTIONS and where == "config":
+            kwargs[key] = _build(_SECTIONS[key], value or {}, key)
+            continue
+        if isinstance(value, int) and not isinstance(value, bool) and annotation in (float, float | None):
+            value = float(value)
+        if not _type_ok(value, annotation):
+            raise ConfigError(f"{where}.{key} must be {_describe(annotation)}, got {value!r}")
+        kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def validate(config: Config) -> Config:
+    """Check the values that types alone do not (ranges, names); raise ConfigError naming the key."""
+    from pdloss.degradations import make_degradation, task_names
+    from pdloss.losses.registry import LOSS_NAMES
+    from pdloss.models.registry import MODELS
+
+    if config.task not in task_names():
+        raise ConfigError(f"task must be one of {', '.join(task_names())}, got {config.task!r}")
+    try:
+        make_degradation(config.task, **config.task_options)
+    except PdlossError as exc:
+        raise ConfigError(f"task_options: {exc}") from None
+    if config.model.name not in MODELS:
+        raise ConfigError(f"model.name must be one of {', '.join(MODELS)}, got {config.model.name!r}")
+    loss = config.loss
+    if not isinstance(loss, dict) or "name" not in loss:
+        raise ConfigError("loss must be a mapping with a name, e.g. {name: pdl, weight: 0.01}")
+    unknown = sorted(set(loss) - LOSS_KEYS)
+    if unknown:
+        raise ConfigError(f"unknown key loss.{unknown[0]}; loss accepts: {', '.join(sorted(LOSS_KEYS))}")
+    if str(loss["name"]).lower().replace("_", "-") not in LOSS_NAMES:
+        raise ConfigError(f"loss.name must be one of {', '.join(LOSS_NAMES)}, got {loss['name']!r}")
+    for key, value in loss.items():
+        if key in ("weight", "pixel_weight") and (not isinstance(value, (int, float)) or value < 0):
+            raise ConfigError(f"loss.{key} must be a non-negative number, got {value!r}")
+    positive = {
+        "data.crop": config.data.crop,
+        "data.batch": config.data.batch,
+        "train.iterations": config.train.iterations,
+        "train.log_every": config.train.log_every,
+        "train.valid_every": config.train.valid_every,
+        "train.checkpoint_every": config.train.checkpoint_every,
+        "optim.lr": config.optim.lr,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"{key} must be positive, got {value}")
+    if config.data.workers < 0:
+        raise ConfigError(f"data.workers must be >= 0, got {config.data.workers}")
+    choices = {
+        "optim.name": (config.optim.name, ("adam", "adamw")),
+        "optim.schedule": (config.optim.schedule, ("constant", "cosine", "step")),
+        "train.amp": (config.train.amp, ("auto", "bf16", "fp16", "none")),
+    }
+    for key, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+    if len(config.optim.betas) != 2 or not all(0 <= b < 1 for b in config.optim.betas):
+        raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {config.optim.betas}")
+    return config
+
+
+def _parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like key.sub=value (e.g. loss.weight=0.01)")
+    key, raw = text.split("=", 1)
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise ConfigError(f"override {text!r} has no key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {text!r}: cannot parse the value ({exc})") from None
+    return parts, value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """``["loss.weight=0.01", "data.crop=64", "loss=pdl"]`` applied to a raw config dict.
+
+    ``loss=NAME`` (a bare name) sets ``loss.name``. Values are parsed as YAML (numbers, lists...).
+    """
+    raw = copy.deepcopy(raw)
+    for text in overrides:
+        parts, value = _parse_override(text)
+        if parts == ["loss"] and isinstance(value, str):
+            parts = ["loss", "name"]
+        node = raw
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {text!r}: {part} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return raw
+
+
+def load_raw(path: str | os.PathLike) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a mapping of keys, got {type(raw).__name__}")
+    raw.setdefault("name", path.stem)
+    raw.setdefault("output", f"runs/{raw['name']}")
+    return raw
+
+
+def config_from_dict(raw: dict[str, Any]) -> Config:
+    if "task" not in raw:
+        raise ConfigError("missing key task (one of denoise, sr4x, deblur, jpeg, demosaic)")
+    return validate(_build(Config, raw, "config"))
+
+
+def load_config(path: str | os.PathLike, overrides: list[str] | None = None) -> Config:
+    """Read, override and validate a config file."""
+    return config_from_dict(apply_overrides(load_raw(path), overrides or []))

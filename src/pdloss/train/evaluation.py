@@ -1,0 +1,185 @@
+"""Evaluation of trained runs: restored images, metrics, the paper's tables and pictures.
+
+``evaluate_run(RUN)`` restores the run's validation set and writes::
+
+    RUN/eval/restored/STEM.png   the model's output (8-bit)
+    RUN/eval/input/STEM.png      the degraded input (same-size tasks; the mosaic for demosaic)
+    RUN/eval/reference/STEM.png  the clean image
+    RUN/eval/metrics.json        {"mean", "per_image", "weights", "unavailable", "notes", "row"}
+    RUN/results.md|csv|json      the one-run table (reference, input and this loss)
+
+``write_results`` gathers several runs into one table in the layout of the paper's Tables 2, 4,
+6 and 7: one row per loss and weight, columns PSNR, MS-SSIM, LPIPS, NIQE, FID with arrows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pdloss.errors import PdlossError
+from pdloss.imageio import write_image
+from pdloss.metrics.evaluate import HIGHER_IS_BETTER, evaluate
+from pdloss.train.checkpoint import load_checkpoint
+from pdloss.train.config import Config, config_from_dict
+from pdloss.train.trainer import build_model_from_config
+
+TABLE_METRICS = ("psnr", "ms_ssim", "lpips", "niqe", "fid")
+METRIC_TITLES = {"psnr": "PSNR", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "niqe": "NIQE", "fid": "FID"}
+
+
+def _restore_validation(
+    config: Config, model: torch.nn.Module, out: Path, limit: int | None, device, progress: bool = True
+) -> int:
+    from pdloss.data.paired import ValidationDataset
+    from pdloss.data.sources import resolve_images
+    from pdloss.degradations import make_degradation
+
+    degradation = make_degradation(config.task, **config.task_options)
+    images = resolve_images(config.data.valid or config.data.train)
+    limit = limit or config.evaluate.limit or config.data.valid_limit
+    if limit:
+        images = images[:limit]
+    valid = ValidationDataset(images, degradation, config.evaluate.crop, seed=config.seed)
+    from tqdm import tqdm
+
+    model.eval()
+    with torch.no_grad():
+        for index in tqdm(range(len(valid)), desc="restore", file=sys.stderr, leave=False, disable=not progress):
+            degraded, target = valid[index]
+            stem = Path(valid.paths[index]).stem
+            prediction = model(degraded[None].to(device)).float().clamp(0, 1)[0]
+            write_image(out / "restored" / f"{stem}.png", prediction)
+            write_image(out / "reference" / f"{stem}.png", target)
+            if degraded.shape[-2:] == target.shape[-2:]:
+                write_image(out / "input" / f"{stem}.png", degraded.clamp(0, 1))
+    return len(valid)
+
+
+def load_run(
+    run_or_checkpoint: str | Path, device: str | torch.device = "cpu"
+) -> tuple[Config, torch.nn.Module, Path, dict]:
+    """(config, model with the checkpoint's weights, run folder, checkpoint payload)."""
+    path = Path(run_or_checkpoint)
+    payload = load_checkpoint(path, device)
+    run_dir = path if path.is_dir() else path.parent.parent
+    config = config_from_dict({k: v for k, v in payload["config"].items()})
+    model = build_model_from_config(config)
+    model.load_state_dict(payload["model"])
+    return config, model.to(device), run_dir, payload
+
+
+def evaluate_run(
+    run_or_checkpoint: str | Path,
+    metrics: list[str] | None = None,
+    limit: int | None = None,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Restore the validation set of a run, measure it, write its tables; returns the row."""
+    config, model, run_dir, payload = load_run(run_or_checkpoint, device)
+    out = run_dir / "eval"
+    count = _restore_validation(config, model, out, limit, device, progress)
+    if count == 0:
+        raise PdlossError(f"{run_dir}: the validation set is empty")
+    metrics = list(metrics or config.evaluate.metrics)
+    patch = config.evaluate.fid_patch_size
+    result = evaluate(
+        out / "restored", out / "reference", metrics, device=device, fid_patch_size=patch, progress=progress
+    )
+    row = {
+        "label": config.loss_label,
+        "loss": config.loss.get("name"),
+        "weight": config.loss.get("weight"),
+        "step": int(payload["step"]),
+        "loss_weights": payload.get("weights"),
+        **{m: result.mean.get(m) for m in metrics},
+    }
+    extra_rows = []
+    if (out / "input").is_dir():
+        inp = evaluate(out / "input", out / "reference", metrics, device=device, fid_patch_size=patch, progress=False)
+        extra_rows.append({"label": "input", **{m: inp.mean.get(m) for m in metrics}})
+    if "niqe" in metrics:
+        ref = evaluate(out / "reference", out / "reference", ["niqe"], progress=False)
+        extra_rows.insert(0, {"label": "reference", "niqe": ref.mean.get("niqe")})
+    record = {
+        **result.to_json(),
+        "weights": result.weights,
+        "unavailable": result.unavailable,
+        "notes": result.notes,
+        "row": row,
+        "extra_rows": extra_rows,
+        "images": count,
+    }
+    (out / "metrics.json").write_text(json.dumps(record, indent=2))
+    write_results(
+        run_dir,
+        [*extra_rows, row],
+        metrics,
+        result.weights,
+        result.unavailable,
+        result.notes,
+        title=f"{config.task}: {config.name}",
+    )
+    return record
+
+
+def _fmt(value: Any, metric: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if metric in ("psnr", "fid") else f"{value:.3f}"
+
+
+def write_results(
+    folder: Path,
+    rows: list[dict[str, Any]],
+    metrics: list[str],
+    weights: dict[str, str],
+    unavailable: dict[str, str],
+    notes: list[str],
+    title: str = "",
+) -> dict[str, Path]:
+    """results.md / results.csv / results.json in the paper's table layout."""
+    columns = [m for m in TABLE_METRICS if m in metrics] + [m for m in metrics if m not in TABLE_METRICS]
+    header = [f"{METRIC_TITLES.get(m, m)} {'↑' if HIGHER_IS_BETTER.get(m, True) else '↓'}" for m in columns]
+    lines = [
+        f"## {title}" if title else "",
+        "",
+        "| loss | " + " | ".join(header) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for row in rows:
+        lines.append(f"| {row['label']} | " + " | ".join(_fmt(row.get(m), m) for m in columns) + " |")
+    lines.append("")
+    loss_weights = sorted({r["loss_weights"] for r in rows if r.get("loss_weights")})
+    if loss_weights:
+        lines.append(f"Loss features: {', '.join(loss_weights)}.")
+    for metric, source in sorted(weights.items()):
+        lines.append(f"- {METRIC_TITLES.get(metric, metric)}: {source}")
+    for metric, why in sorted(unavailable.items()):
+        # The first sentence says what is missing; the full instructions are in results.json.
+        lines.append(f"- {METRIC_TITLES.get(metric, metric)} unavailable: {why.split('. To get')[0]}")
+    lines += [f"- {note}" for note in notes]
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"md": folder / "results.md", "csv": folder / "results.csv", "json": folder / "results.json"}
+    paths["md"].write_text("\n".join(lines).lstrip() + "\n")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["loss", "weight", *columns])
+    for row in rows:
+        writer.writerow(
+            [row["label"], row.get("weight", "")] + ["" if row.get(m) is None else row.get(m) for m in columns]
+        )
+    paths["csv"].write_text(buffer.getvalue())
+    paths["json"].write_text(
+        json.dumps(
+            {"rows": rows, "metrics": columns, "weights": weights, "unavailable": unavailable, "notes": notes}, indent=2
+        )
+    )
+    return paths

@@ -1,0 +1,416 @@
+"""Training: one task, one model, one loss — on a CPU, a GPU, or many through torchrun/DDP.
+
+``train(config)`` builds data, model, loss and optimiser from a :class:`Config`, trains for
+``train.iterations`` steps with periodic validation and checkpoints, and returns the run folder:
+
+    RUN/config.yaml          the config as run
+    RUN/log.csv              step, losses, learning rate, speed (rank 0)
+    RUN/valid.csv            step, validation PSNR
+    RUN/tensorboard/         the same curves for TensorBoard (when installed)
+    RUN/checkpoints/last.pt  the latest checkpoint (atomic), step-*.pt the previous ones
+    RUN/DONE                 written when the last step is reached
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import yaml
+from torch.utils.data import DataLoader
+
+from pdloss.data.paired import PairedDataset, ValidationDataset
+from pdloss.data.sources import resolve_images
+from pdloss.degradations import make_degradation
+from pdloss.errors import PdlossError
+from pdloss.losses.base import pixel_distance
+from pdloss.losses.registry import build_loss
+from pdloss.models import build_model
+from pdloss.train import distributed
+from pdloss.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from pdloss.train.config import Config, config_from_dict
+from pdloss.train.sampler import StepSampler
+
+
+def cpu_supports_bf16() -> bool:
+    """True when this CPU has native bf16 dot products (AVX512-BF16 or AMX), where autocast pays."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``train.amp`` on ``device`` (None: full float32)."""
+    if mode == "none":
+        return None
+    if mode == "fp16":
+        return torch.float16
+    if mode == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if cpu_supports_bf16() else None
+
+
+def build_loss_from_config(config: Config, device: torch.device) -> torch.nn.Module:
+    kwargs = {k: v for k, v in config.loss.items() if k != "name"}
+    if str(config.loss["name"]).lower() == "l1":
+        # The pixel-only baseline has no feature term: a sweep may leave feature options set.
+        kwargs = {k: v for k, v in kwargs.items() if k in ("q", "validate")}
+    # A network's early outputs may stray far outside [0, 1]; the trainer checks the loss value
+    # for NaN/Inf itself (once per step), so the per-call range check is off unless asked for.
+    kwargs.setdefault("validate", False)
+    return build_loss(config.loss["name"], **kwargs).to(device)
+
+
+def build_model_from_config(config: Config) -> torch.nn.Module:
+    """The run's model; for demosaicing it expects the Bayer pattern the degradation makes."""
+    options = dict(config.model.options)
+    if config.task == "demosaic":
+        options.setdefault("pattern", str(make_degradation("demosaic", **config.task_options).pattern).lower())
+    return build_model(config.model.name, task=config.task, **options)
+
+
+class _IndexBatches:
+    """Batches of (epoch, index) keys from a StepSampler, starting at a given step."""
+
+    def __init__(self, sampler: StepSampler, start_step: int) -> None:
+        self.sampler, self.start_step = sampler, start_step
+
+    def __iter__(self):
+        for epoch, indices in self.sampler.iter_from(self.start_step):
+            yield [(epoch, i) for i in indices]
+
+
+class Trainer:
+    """Everything of one training run; :meth:`run` trains, resumable at any checkpoint."""
+
+    def __init__(self, config: Config, device: str | None = None, progress: bool = True) -> None:
+        self.config = config
+        self.dist = distributed.setup(device)
+        self.device = self.dist.device
+        self.progress = progress and self.dist.main
+        self.run_dir = Path(config.output)
+        self.amp = amp_dtype(config.train.amp, self.device)
+        channels_last = config.train.channels_last
+        self.channels_last = self.amp is not None if channels_last is None else channels_last
+        torch.manual_seed(config.seed)
+
+        self.degradation = make_degradation(config.task, **config.task_options)
+        train_images = resolve_images(config.data.train)
+        length = config.data.length or max(len(train_images), 16 * config.data.batch)
+        self.train_set = PairedDataset(
+            train_images, self.degradation, config.data.crop, length=length, seed=config.seed, cache=config.data.cache
+        )
+        valid_images = resolve_images(config.data.valid or config.data.train)
+        if config.data.valid_limit:
+            valid_images = valid_images[: config.data.valid_limit]
+        self.valid_set = ValidationDataset(valid_images, self.degradation, config.data.valid_crop, seed=config.seed)
+        self.sampler = StepSampler(len(self.train_set), config.data.batch, config.seed, self.dist.rank, self.dist.world)
+
+        self.model = build_model_from_config(config).to(self.device)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.loss = build_loss_from_config(config, self.device)
+        self.ddp_model = self.model
+        if self.dist.enabled:
+            self.ddp_model = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
+        opt = config.optim
+        optimizer_cls = torch.optim.AdamW if opt.name == "adamw" else torch.optim.Adam
+        self.optimizer = optimizer_cls(
+            self.model.parameters(), lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
+        self.discriminator = getattr(self.loss, "discriminator", None)
+        self.d_optimizer = None
+        if self.discriminator is not None:
+            if self.dist.enabled:
+                raise PdlossError("the adversarial loss is not supported under DDP yet; train it on one device")
+            self.d_optimizer = torch.optim.Adam(
+                self.discriminator.parameters(), lr=opt.d_lr or opt.lr, betas=tuple(opt.betas)
+            )
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
+        self.step = 0
+
+    # -- schedule ---------------------------------------------------------------------------
+    def _lr_factor(self, step: int) -> float:
+        opt, total = self.config.optim, self.config.train.iterations
+        factor = 1.0
+        if opt.warmup and step < opt.warmup:
+            factor = (step + 1) / opt.warmup
+        if opt.schedule == "cosine":
+            progress = min(1.0, max(0, step - opt.warmup) / max(1, total - opt.warmup))
+            factor *= 0.5 * (1 + math.cos(math.pi * progress))
+        elif opt.schedule == "step":
+            factor *= opt.gamma ** sum(step >= m for m in opt.milestones)
+        return factor
+
+    # -- state ------------------------------------------------------------------------------
+    def state(self) -> dict:
+        payload = {
+            "step": self.step,
+            "config": self.config.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "loss": self.loss.state_dict(),
+            "rng": rng_state(),
+            "weights": getattr(self.loss, "weights_label", None),
+        }
+        generator = getattr(self.loss, "_generator", None)
+        if generator is not None:
+            payload["loss_generator"] = generator.get_state()
+        if self.d_optimizer is not None:
+            payload["d_optimizer"] = self.d_optimizer.state_dict()
+        return payload
+
+    def load_state(self, payload: dict) -> None:
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.scheduler.load_state_dict(payload["scheduler"])
+        self.scaler.load_state_dict(payload["scaler"])
+        self.loss.load_state_dict(payload["loss"])
+        if "loss_generator" in payload:
+            self.loss._generator.set_state(payload["loss_generator"])
+        if self.d_optimizer is not None and "d_optimizer" in payload:
+            self.d_optimizer.load_state_dict(payload["d_optimizer"])
+        set_rng_state(payload["rng"])
+        self.step = int(payload["step"])
+
+    def save(self) -> None:
+        if self.dist.main:
+            save_checkpoint(self.state(), self.run_dir / "checkpoints", self.config.train.keep_checkpoints)
+        distributed.barrier(self.dist)
+
+    # -- steps ------------------------------------------------------------------------------
+    def autocast(self):
+        if self.amp is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp)
+
+    def _to_device(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device, non_blocking=True)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def train_step(self, degraded: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        degraded, target = self._to_device(degraded), self._to_device(target)
+        multi_scale = getattr(self.model, "n_scales", 1) > 1
+        with self.autocast():
+            outputs = self.ddp_model(degraded, return_all_scales=True) if multi_scale else [self.ddp_model(degraded)]
+        # Losses get float32 images: their feature networks autocast by themselves.
+        prediction = outputs[-1].float()
+        with self.autocast():
+            loss, terms = self.loss(prediction, target, return_terms=True)
+        if multi_scale:
+            # SRN and PSS-NSC train every scale (their references do); the coarse scales get the
+            # pixel term only: VGG features of 1/4-size crops carry little, and cost a VGG pass each.
+            coarse = sum(
+                pixel_distance(out.float(), F.interpolate(target, size=out.shape[-2:], mode="area"), 1).mean()
+                for out in outputs[:-1]
+            )
+            loss = loss + coarse
+            terms = {**terms, "coarse_pixel": coarse.detach()}
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.config.optim.grad_clip:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        values = {"loss": loss.detach()}
+        values.update({k: v for k, v in terms.items()})
+        if self.d_optimizer is not None:
+            with self.autocast():
+                d_loss = self.loss.discriminator_loss(target, prediction.detach())
+            self.d_optimizer.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.d_optimizer.step()
+            values["d_loss"] = d_loss.detach()
+        stacked = torch.stack([v.float() for v in values.values()])
+        if self.dist.enabled:
+            distributed.all_reduce_sum(stacked, self.dist)
+            stacked /= self.dist.world
+        result = dict(zip(values, stacked.tolist(), strict=True))
+        if not math.isfinite(result["loss"]):
+            raise PdlossError(
+                f"the loss became {result['loss']} at step {self.step + 1}; the last checkpoint is in "
+                f"{self.run_dir / 'checkpoints'}. Lower optim.lr, set optim.grad_clip, or check the data."
+            )
+        return result
+
+    @torch.no_grad()
+    def validate(self) -> float:
+        """Mean PSNR (dB, [0, 1] range, clipped prediction) over the validation set, all ranks."""
+        self.model.eval()
+        total = torch.zeros(2, dtype=torch.float64, device=self.device)
+        for index in range(self.dist.rank, len(self.valid_set), self.dist.world):
+            degraded, target = self.valid_set[index]
+            with self.autocast():
+                prediction = self.model(self._to_device(degraded[None]))
+            mse = (prediction.float().clamp(0, 1) - target[None].to(self.device)).pow(2).mean()
+            total += torch.stack(
+                [
+                    10 * torch.log10(1 / mse.clamp_min(1e-12)).double(),
+                    torch.ones((), dtype=torch.float64, device=self.device),
+                ]
+            )
+        distributed.all_reduce_sum(total, self.dist)
+        self.model.train()
+        return (total[0] / total[1].clamp_min(1)).item()
+
+    # -- the loop ---------------------------------------------------------------------------
+    def _prepare_run_dir(self, resume: bool) -> None:
+        if not self.dist.main:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        config_file = self.run_dir / "config.yaml"
+        if not resume and (self.run_dir / "checkpoints" / "last.pt").exists():
+            raise PdlossError(f"{self.run_dir} already holds a run; use --resume to continue it or another output")
+        config_file.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+
+    def run(self, resume: bool = False) -> Path:
+        self._prepare_run_dir(resume)
+        if resume and (self.run_dir / "checkpoints" / "last.pt").exists():
+            self.load_state(load_checkpoint(self.run_dir, self.device))
+        distributed.barrier(self.dist)
+        total = self.config.train.iterations
+        if self.step >= total:
+            return self.run_dir
+        loader = DataLoader(
+            self.train_set,
+            batch_sampler=_IndexBatches(self.sampler, self.step),
+            num_workers=self.config.data.workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
+        )
+        logger = _Logger(self.run_dir, self.dist.main, resume)
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(
+                total=total,
+                initial=self.step,
+                desc=f"train {self.config.name}",
+                unit="step",
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+        self.model.train()
+        started, last_time, last_step = time.perf_counter(), time.perf_counter(), self.step
+        try:
+            for degraded, target in loader:
+                values = self.train_step(degraded, target)
+                self.step += 1
+                cfg = self.config.train
+                if self.step % cfg.log_every == 0 or self.step == total:
+                    now = time.perf_counter()
+                    speed = (self.step - last_step) / max(now - last_time, 1e-9)
+                    last_time, last_step = now, self.step
+                    logger.log_train(self.step, values, self.scheduler.get_last_lr()[0], speed)
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{values['loss']:.4f}", steps_s=f"{speed:.2f}")
+                if bar is not None:
+                    bar.update(1)
+                if self.step % cfg.valid_every == 0 or self.step == total:
+                    logger.log_valid(self.step, self.validate())
+                if self.step % cfg.checkpoint_every == 0 or self.step == total:
+                    self.save()
+                if self.step >= total:
+                    break
+        except KeyboardInterrupt:
+            # Nothing is lost: the state after the last finished step goes to disk.
+            self.save()
+            if bar is not None:
+                bar.close()
+            logger.close()
+            print(f"\ninterrupted at step {self.step}; resume with --resume", file=sys.stderr)
+            raise
+        if bar is not None:
+            bar.close()
+        logger.close()
+        if self.dist.main:
+            (self.run_dir / "DONE").write_text(f"{self.step} steps in {time.perf_counter() - started:.1f} s\n")
+        distributed.barrier(self.dist)
+        return self.run_dir
+
+
+class _Logger:
+    """CSV logs (always) and TensorBoard (when installed), on rank 0 only."""
+
+    def __init__(self, run_dir: Path, active: bool, resume: bool) -> None:
+        self.active = active
+        self.writer = None
+        self.files: dict[str, object] = {}
+        if not active:
+            return
+        mode = "a" if resume else "w"
+        self.train_file = open(run_dir / "log.csv", mode, newline="")
+        self.valid_file = open(run_dir / "valid.csv", mode, newline="")
+        self.train_csv = None
+        self.valid_csv = csv.writer(self.valid_file)
+        if mode == "w":
+            self.valid_csv.writerow(["step", "psnr"])
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(run_dir / "tensorboard"))
+        except ImportError:  # tensorboard is optional
+            self.writer = None
+        self.resume = resume
+
+    def log_train(self, step: int, values: dict[str, float], lr: float, speed: float) -> None:
+        if not self.active:
+            return
+        row = {"step": step, **values, "lr": lr, "steps_per_s": speed}
+        if self.train_csv is None:
+            self.train_csv = csv.DictWriter(self.train_file, fieldnames=list(row))
+            if not self.resume or os.path.getsize(self.train_file.name) == 0:
+                self.train_csv.writeheader()
+        self.train_csv.writerow(row)
+        self.train_file.flush()
+        if self.writer is not None:
+            for key, value in values.items():
+                self.writer.add_scalar(f"train/{key}", value, step)
+            self.writer.add_scalar("train/lr", lr, step)
+            self.writer.add_scalar("train/steps_per_s", speed, step)
+
+    def log_valid(self, step: int, psnr: float) -> None:
+        if not self.active:
+            return
+        self.valid_csv.writerow([step, f"{psnr:.4f}"])
+        self.valid_file.flush()
+        if self.writer is not None:
+            self.writer.add_scalar("valid/psnr", psnr, step)
+
+    def close(self) -> None:
+        if not self.active:
+            return
+        self.train_file.close()
+        self.valid_file.close()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def train(config: Config | dict, resume: bool = False, device: str | None = None, progress: bool = True) -> Path:
+    """Train one run; returns its folder. Under torchrun every process calls this."""
+    if isinstance(config, dict):
+        config = config_from_dict(config)
+    trainer = Trainer(config, device=device, progress=progress)
+    try:
+        return trainer.run(resume=resume)
+    finally:
+        distributed.teardown(trainer.dist)

@@ -1,0 +1,242 @@
+"""The training harness: configs, exact resume, Ctrl-C, DDP under torchrun, evaluation, sweeps."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from pdloss.train.checkpoint import load_checkpoint, save_checkpoint
+from pdloss.train.config import ConfigError, apply_overrides, config_from_dict, load_config
+from pdloss.train.trainer import Trainer, train
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory):
+    """A few textured photos written by the test (no dependence on installed photo sets)."""
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        base = rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)
+        image = Image.fromarray(base).resize((48, 48), Image.BICUBIC)
+        image.save(folder / f"photo{i}.png")
+    return folder
+
+
+def tiny(photo_folder, tmp_path, **changes):
+    raw = {
+        "task": "denoise",
+        "task_options": {"sigma": 25},
+        "name": "tiny",
+        "seed": 3,
+        "output": str(tmp_path / "run"),
+        "data": {"train": str(photo_folder), "crop": 16, "batch": 4, "valid_crop": 32, "cache": True},
+        "model": {"name": "small-unet"},
+        "loss": {
+            "name": "pdl",
+            "weight": 0.1,
+            "weights": "random",
+            "layers": ["relu1_2"],
+            "projection": "rsp",
+            "resample": True,
+        },
+        "optim": {"lr": 1e-3, "schedule": "cosine", "warmup": 2},
+        "train": {"iterations": 6, "log_every": 2, "valid_every": 3, "checkpoint_every": 3, "amp": "none"},
+        "evaluate": {"metrics": ["psnr", "ms_ssim"], "cdf_layer": "relu1_2", "cdf_weights": "random", "grid_crop": 24},
+    }
+    for key, value in changes.items():
+        raw = apply_overrides(raw, [f"{key}={json.dumps(value)}"])
+    return raw
+
+
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        ({"data": {"crp": 3}}, "unknown key data.crp"),
+        ({"data": {"crop": "big"}}, "data.crop must be int"),
+        ({"task": "inpaint"}, "task must be one of"),
+        ({"loss": {"name": "pdl", "wieght": 1}}, "unknown key loss.wieght"),
+        ({"loss": {"name": "gan"}}, "loss.name must be one of"),
+        ({"optim": {"lr": -1}}, "optim.lr must be positive"),
+        ({"train": {"amp": "fp8"}}, "train.amp must be one of"),
+        ({"task_options": {"sigma": 10, "quality": 3}}, "task_options"),
+        ({"model": {"name": "resnet"}}, "model.name must be one of"),
+        ({"colour": 1}, "unknown key config.colour"),
+    ],
+)
+def test_config_errors_name_the_bad_key(change, match, tmp_path):
+    raw = {"task": "denoise", **change}
+    with pytest.raises(ConfigError, match=match):
+        config_from_dict(raw)
+
+
+def test_config_file_and_overrides(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("task: jpeg\nloss: {name: pdl, weight: 0.01}\ndata: {crop: 64}\n")
+    config = load_config(path, ["loss.weight=0.05", "data.crop=128", "loss=perceptual-l1", "model.options={base: 8}"])
+    assert config.name == "exp" and config.output == "runs/exp"
+    assert config.loss == {"name": "perceptual-l1", "weight": 0.05}
+    assert config.data.crop == 128 and config.model.options == {"base": 8}
+    with pytest.raises(ConfigError, match=r"key\.sub=value"):
+        load_config(path, ["loss.weight"])
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_every_shipped_config_validates():
+    configs = sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml"))
+    assert len(configs) >= 6
+    for path in configs:
+        config = load_config(path)
+        for overrides in config.sweep:
+            load_config(path, overrides)
+
+
+def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(run_dir)["model"]
+
+
+def test_run_checkpoints_and_logs(photo_folder, tmp_path):
+    run_dir = train(tiny(photo_folder, tmp_path), progress=False)
+    assert (run_dir / "DONE").exists() and (run_dir / "config.yaml").exists()
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.pt")) == [
+        "last.pt",
+        "step-0000003.pt",
+        "step-0000006.pt",
+    ]
+    log = (run_dir / "log.csv").read_text().splitlines()
+    assert log[0].startswith("step,loss,pixel,feature,lr") and len(log) == 4
+    assert [line.split(",")[0] for line in (run_dir / "valid.csv").read_text().splitlines()] == ["step", "3", "6"]
+    assert load_checkpoint(run_dir)["step"] == 6
+    with pytest.raises(Exception, match="already holds a run"):
+        train(tiny(photo_folder, tmp_path), progress=False)
+
+
+def test_interrupt_saves_and_resume_is_bit_identical(photo_folder, tmp_path, monkeypatch):
+    straight = train(tiny(photo_folder, tmp_path / "a"), progress=False)
+    calls = {"n": 0}
+    original = Trainer.train_step
+
+    def interrupted(self, degraded, target):
+        calls["n"] += 1
+        if calls["n"] == 5:  # Ctrl-C during step 5: steps 1-4 are done
+            raise KeyboardInterrupt
+        return original(self, degraded, target)
+
+    monkeypatch.setattr(Trainer, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny(photo_folder, tmp_path / "b"), progress=False)
+    run_b = tmp_path / "b" / "run"
+    assert load_checkpoint(run_b)["step"] == 4
+    monkeypatch.setattr(Trainer, "train_step", original)
+    train(tiny(photo_folder, tmp_path / "b"), resume=True, progress=False)
+    a, b = _weights(straight), _weights(run_b)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_killed_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path):
+    folder = tmp_path / "checkpoints"
+    save_checkpoint({"step": 3, "model": {"w": torch.ones(3)}}, folder)
+    # A separate process dies (os._exit, no clean-up) half way through writing step 6.
+    script = textwrap.dedent(f"""
+        import os, torch
+        from pathlib import Path
+        import pdloss.train.checkpoint as ck
+        real_save = torch.save
+        def dying_save(obj, f):
+            f.write(b"partial checkpoint bytes")
+            f.flush()
+            os._exit(9)
+        ck.torch.save = dying_save
+        ck.save_checkpoint({{"step": 6, "model": {{"w": torch.zeros(3)}}}}, Path({str(folder)!r}))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert done.returncode == 9
+    payload = load_checkpoint(folder / "last.pt")
+    assert payload["step"] == 3 and torch.equal(payload["model"]["w"], torch.ones(3))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_process_gloo_ddp_matches_one_process(photo_folder, tmp_path):
+    raw = tiny(
+        photo_folder,
+        tmp_path / "single",
+        **{"loss": {"name": "perceptual-l1", "weight": 0.1, "weights": "random", "layers": ["relu1_2"]}},
+    )
+    single = train(raw, progress=False, device="cpu")
+    raw_ddp = apply_overrides(raw, [f"output={tmp_path / 'ddp' / 'run'}"])
+    config_file = tmp_path / "ddp.yaml"
+    config_file.write_text(yaml.safe_dump(raw_ddp))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            str(_free_port()),
+            "-m",
+            "pdloss",
+            "train",
+            str(config_file),
+            "--no-progress",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    a, b = _weights(single), _weights(tmp_path / "ddp" / "run")
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5)
+    # Only rank 0 wrote: one log with one header.
+    assert (tmp_path / "ddp" / "run" / "log.csv").read_text().count("step,") == 1
+
+
+def test_evaluate_run_and_sweep_write_tables_and_pictures(photo_folder, tmp_path):
+    raw = tiny(photo_folder, tmp_path)
+    raw["sweep"] = [["loss=l1"], ["loss=pdl", "loss.weight=0.2"]]
+    raw["train"]["iterations"] = 3
+    config_file = tmp_path / "sweep.yaml"
+    config_file.write_text(yaml.safe_dump(raw))
+    from pdloss.cli import main
+
+    assert main(["sweep", str(config_file)]) == 0
+    root = Path(raw["output"])
+    table = (root / "results.md").read_text()
+    assert "| l1 |" in table and "| pdl (0.2) |" in table and "| input |" in table and "PSNR ↑" in table
+    rows = json.loads((root / "results.json").read_text())["rows"]
+    assert [r["label"] for r in rows] == ["input", "l1", "pdl (0.2)"]
+    assert all(r["psnr"] > 0 for r in rows)
+    for name in ("crops.png", "feature_cdf.png", "results.csv"):
+        assert (root / name).stat().st_size > 0
+    restored = sorted((root / "pdl-0.2" / "eval" / "restored").glob("*.png"))
+    assert len(restored) == 4
+    # A second sweep reuses finished runs and evaluations.
+    mtime = (root / "l1" / "checkpoints" / "last.pt").stat().st_mtime_ns
+    assert main(["sweep", str(config_file)]) == 0
+    assert (root / "l1" / "checkpoints" / "last.pt").stat().st_mtime_ns == mtime
