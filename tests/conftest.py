@@ -26,3 +26,14 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory):
 def _seed():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread for tests of many tiny ops (models, metrics): on a shared 2-core
+    machine a second thread mostly waits (an Inception forward took 7 s with 2 threads and 1 s
+    with 1 while other jobs ran). Opt in with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -13,14 +13,7 @@ from pdloss.errors import InputError
 from pdloss.imageio import read_image, write_image
 from pdloss.metrics import evaluate, fid_weights, ms_ssim, niqe, psnr, ssim
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # One intra-op thread: on a shared 2-core machine a second thread mostly waits.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

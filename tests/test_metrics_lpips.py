@@ -10,15 +10,7 @@ from pdloss.errors import WeightsError
 from pdloss.metrics import LPIPS, lpips_status
 from pdloss.metrics import lpips as lpips_module
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # One intra-op thread: on a shared 2-core machine a second thread mostly waits (measured here:
-    # an Inception forward took 7 s with 2 threads, 1 s with 1, while other jobs ran).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # torchvision VGG16 "features": conv indices, and where the five LPIPS taps are (after ReLU).

@@ -20,21 +20,13 @@ import pytest
 import torch
 
 from pdloss.data.builtin import builtin_photos
+from pdloss.degradations.resize import resize_matrix
 from pdloss.errors import InputError, WeightsError
 from pdloss.imageio import read_image
 from pdloss.metrics import imresize, niqe, niqe_params_path
 from pdloss.metrics import niqe_params as params_module
-from pdloss.metrics.matlab_resize import resize_matrix
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # One intra-op thread: on a shared 2-core machine a second thread mostly waits (measured here:
-    # an Inception forward took 7 s with 2 threads, 1 s with 1, while other jobs ran).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # (photo, rows, columns, crop_border) -> basicsr 1.4.2 calculate_niqe
@@ -79,7 +71,7 @@ def test_imresize_matches_basicsr_matlab_port():
 def test_imresize_properties_and_gradient():
     # Rows of the resize matrix sum to 1 (constants are kept), output size is ceil(n * scale).
     for n, scale in ((10, 0.5), (9, 0.5), (7, 0.25), (5, 3.0)):
-        m = resize_matrix(n, math.ceil(n * scale), scale)
+        m = torch.tensor(resize_matrix(n, math.ceil(n * scale), scale))
         torch.testing.assert_close(m.sum(1), torch.ones(m.shape[0], dtype=torch.float64))
     x = torch.rand(2, 3, 9, 10, dtype=torch.float64, requires_grad=True)
     assert imresize(x, 0.5).shape == (2, 3, 5, 5)

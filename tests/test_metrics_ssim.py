@@ -15,15 +15,7 @@ from pdloss.metrics.ssim import MS_SSIM_WEIGHTS, _downsample, ssim_components
 
 skimage_metrics = pytest.importorskip("skimage.metrics")
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Small float64 convolutions (hundreds in the gradient checks): a second thread only adds
-    # synchronisation, and on a busy machine waits of tens of milliseconds per call.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _pair(shape=(2, 3, 48, 40), seed=0, noise=0.1):

@@ -22,15 +22,7 @@ from pdloss.models import (
     parameter_count,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # These tensors are tiny: with two threads on a shared machine the per-op synchronisation
-    # costs up to ten times the arithmetic, so the tests run single-threaded.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def conv(cin: int, cout: int, k: int) -> int:

@@ -13,15 +13,7 @@ from pdloss.models.bayer import PATTERNS, bayer_masks, bilinear_demosaic, mosaic
 from pdloss.models.layers import Conv2dSame, crop_to, pad_to_multiple
 from pdloss.models.srn import ConvLSTMCell
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # These tensors are tiny: with two threads on a shared machine the per-op synchronisation
-    # costs up to ten times the arithmetic, so the tests run single-threaded.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("k", [3, 5])

@@ -63,14 +63,15 @@ def imresize(
     size: tuple[int, int] | None = None,
     antialias: bool = True,
 ) -> torch.Tensor:
-    """Resize ``(B, C, H, W)`` images like MATLAB's ``imresize(..., 'bicubic')`` (float, no rounding).
+    """Resize ``(..., H, W)`` images like MATLAB's ``imresize(..., 'bicubic')`` (float, no rounding).
 
     Give either ``scale`` (output size ``ceil(H * scale)``, ``ceil(W * scale)``, as MATLAB) or
-    ``size`` = (height, width) (then each axis uses its own scale ``out / in``).
+    ``size`` = (height, width) (then each axis uses its own scale ``out / in``). Two matrix
+    products, differentiable. (The NIQE metric uses this function too.)
     """
-    if images.ndim != 4 or not images.is_floating_point():
+    if images.ndim < 2 or not images.is_floating_point():
         raise InputError(
-            f"images must be a float tensor (B, C, H, W), got {tuple(images.shape)} {images.dtype}"
+            f"images must be a float tensor (..., H, W), got {tuple(images.shape)} {images.dtype}"
         )
     h, w = images.shape[-2:]
     if (scale is None) == (size is None):

@@ -6,12 +6,12 @@ Heavy parts (networks, parameter files) load on first use; nothing downloads unl
 
 from __future__ import annotations
 
+from pdloss.degradations.resize import imresize
 from pdloss.metrics.color import rgb_to_y
 from pdloss.metrics.evaluate import METRICS, EvaluationResult, evaluate
 from pdloss.metrics.fid import FID, FeatureStatistics, frechet_distance, load_statistics, save_statistics
 from pdloss.metrics.fid_weights import install_fid_weights, load_fid_weights
 from pdloss.metrics.lpips import LPIPS, lpips_status
-from pdloss.metrics.matlab_resize import imresize
 from pdloss.metrics.niqe import NIQE, niqe
 from pdloss.metrics.niqe_params import install_niqe_params, niqe_params_path
 from pdloss.metrics.psnr import PSNR, psnr

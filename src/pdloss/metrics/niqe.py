@@ -16,10 +16,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pdloss.degradations.resize import imresize
 from pdloss.errors import InputError
 from pdloss.metrics.color import crop_border as _crop
 from pdloss.metrics.color import rgb_to_y
-from pdloss.metrics.matlab_resize import imresize
 from pdloss.validation import check_image_batch
 
 BLOCK = 96
