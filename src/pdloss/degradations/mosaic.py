@@ -28,15 +28,16 @@ def check_pattern(pattern: str) -> str:
 
 
 def bayer_masks(
-    pattern: str, height: int, width: int, device: torch.device | str | None = None
+    pattern: str, height: int, width: int, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
 ) -> torch.Tensor:
-    """``(3, H, W)`` 0/1 float masks, one per colour, marking where the pattern samples it."""
+    """``(3, H, W)`` 0/1 masks, one per colour, marking where the pattern samples it (case-insensitive
+    pattern; they sum to one everywhere)."""
     p = check_pattern(pattern)
     cell = torch.zeros(3, 2, 2)
     for position, colour in enumerate(p):
         cell[_CHANNEL[colour], position // 2, position % 2] = 1
     reps = ((height + 1) // 2, (width + 1) // 2)
-    return cell.repeat(1, *reps)[:, :height, :width].to(device)
+    return cell.repeat(1, *reps)[:, :height, :width].to(device=device, dtype=dtype)
 
 
 def mosaic(images: torch.Tensor, pattern: str = "RGGB") -> torch.Tensor:

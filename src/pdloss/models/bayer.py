@@ -10,38 +10,18 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from pdloss.degradations.mosaic import PATTERNS as DEGRADATION_PATTERNS
+from pdloss.degradations.mosaic import bayer_masks, check_pattern, mosaic
 from pdloss.errors import InputError
 
-PATTERNS = ("rggb", "grbg", "gbrg", "bggr")
+__all__ = ["PATTERNS", "bayer_masks", "bilinear_demosaic", "check_pattern", "mosaic"]
+
+# One definition of the patterns, masks and mosaic for the whole package: the degradation's.
+PATTERNS = tuple(p.lower() for p in DEGRADATION_PATTERNS)
 
 # Bilinear interpolation kernels: green has 4 direct neighbours, red/blue have 2 or 4.
 _KERNEL_G = torch.tensor([[0.0, 1.0, 0.0], [1.0, 4.0, 1.0], [0.0, 1.0, 0.0]]) / 4.0
 _KERNEL_RB = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 4.0
-
-
-def check_pattern(pattern: str) -> str:
-    p = str(pattern).lower()
-    if p not in PATTERNS:
-        raise InputError(f"unknown Bayer pattern {pattern!r}; expected one of {', '.join(PATTERNS)}")
-    return p
-
-
-def bayer_masks(pattern: str, height: int, width: int, device=None, dtype=torch.float32) -> torch.Tensor:
-    """The (3, H, W) 0/1 masks of the R, G, B sites of ``pattern``; they sum to one everywhere."""
-    p = check_pattern(pattern)
-    masks = torch.zeros(3, height, width, device=device, dtype=dtype)
-    for idx, letter in enumerate(p):
-        dy, dx = divmod(idx, 2)
-        masks["rgb".index(letter), dy::2, dx::2] = 1.0
-    return masks
-
-
-def mosaic(rgb: torch.Tensor, pattern: str = "rggb") -> torch.Tensor:
-    """Sample an RGB batch (B, 3, H, W) with ``pattern``: returns the mosaic (B, 1, H, W)."""
-    if rgb.ndim != 4 or rgb.shape[1] != 3:
-        raise InputError(f"mosaic expects an RGB batch (B, 3, H, W), got {tuple(rgb.shape)}")
-    m = bayer_masks(pattern, rgb.shape[-2], rgb.shape[-1], device=rgb.device, dtype=rgb.dtype)
-    return (rgb * m).sum(dim=1, keepdim=True)
 
 
 def bilinear_demosaic(raw: torch.Tensor, pattern: str = "rggb") -> torch.Tensor:
