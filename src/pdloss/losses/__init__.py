@@ -1,11 +1,32 @@
-"""Reference-based losses for image restoration.
+"""Reference-based losses for image restoration, by the names of the paper's tables.
 
 - :class:`ProjectedDistributionLoss` (PDL, the paper's loss, eq. 5)
-- :class:`PerceptualLoss` (Johnson et al., eq. 6)
+- :class:`PerceptualLoss` (Johnson et al., eq. 6: "L1" and "L2")
+- :class:`ContextualLoss` (Mechrez et al.: "CTXDP" and "CTXL2"; CoBi with ``spatial_weight``)
+- :class:`AdversarialLoss` with :class:`SRGANDiscriminator` (the SRGAN baseline)
+- :class:`PixelLoss` (the "no-perceptual" baseline)
+- :class:`CombinedLoss`: several feature losses sharing one backbone pass
+- :func:`build_loss` / :data:`LOSS_NAMES`: the registry (``"l1"``, ``"perceptual-l1"``, ...)
 """
 
+from pdloss.losses.adversarial import AdversarialLoss, SRGANDiscriminator
 from pdloss.losses.base import FeatureLoss, pixel_distance
+from pdloss.losses.combined import CombinedLoss
+from pdloss.losses.contextual import ContextualLoss
 from pdloss.losses.pdl import ProjectedDistributionLoss
 from pdloss.losses.perceptual import PerceptualLoss
+from pdloss.losses.registry import LOSS_NAMES, PixelLoss, build_loss
 
-__all__ = ["FeatureLoss", "PerceptualLoss", "ProjectedDistributionLoss", "pixel_distance"]
+__all__ = [
+    "LOSS_NAMES",
+    "AdversarialLoss",
+    "CombinedLoss",
+    "ContextualLoss",
+    "FeatureLoss",
+    "PerceptualLoss",
+    "PixelLoss",
+    "ProjectedDistributionLoss",
+    "SRGANDiscriminator",
+    "build_loss",
+    "pixel_distance",
+]

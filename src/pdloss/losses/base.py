@@ -109,6 +109,10 @@ class FeatureLoss(nn.Module):
         """Per image distance ``(B,)`` between features ``(B, C, h, w)`` of one layer."""
         raise NotImplementedError
 
+    def before_forward(self) -> None:
+        """Called once per loss evaluation before the feature pass (also by CombinedLoss):
+        losses with per-call state (the PDL's resampled projections) update it here."""
+
     # -- shared machinery -------------------------------------------------------------------
     def check_inputs(self, prediction: torch.Tensor, target: torch.Tensor) -> None:
         common = dict(
@@ -155,6 +159,7 @@ class FeatureLoss(nn.Module):
         """The loss, reduced over the batch; with ``return_terms`` also the reduced terms
         ``{"pixel", "feature"}`` (detached) for logging."""
         self.check_inputs(prediction, target)
+        self.before_forward()
         if self.weight > 0:
             fu, fv = self.features(prediction, target)
         else:

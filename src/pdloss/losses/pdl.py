@@ -68,13 +68,12 @@ class ProjectedDistributionLoss(FeatureLoss):
         """The ``(K, C)`` matrix of ``layer`` (None for the identity)."""
         return getattr(self, self._buffer_names[layer])
 
-    def forward(self, prediction, target, return_terms: bool = False):
+    def before_forward(self) -> None:
         if self.resample:
             for layer in self.layers:
                 current = self.projection_matrix(layer)
                 fresh = make_projection(self.projection, self.channels[layer], self.projection_factor, self._generator)
                 current.copy_(fresh.to(device=current.device, dtype=current.dtype))
-        return super().forward(prediction, target, return_terms)
 
     def feature_distance(self, fu: torch.Tensor, fv: torch.Tensor, layer: str) -> torch.Tensor:
         return projected_distribution_distance(fu, fv, self.projection_matrix(layer), self.p, reduction="none")

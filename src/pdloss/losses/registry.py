@@ -1,0 +1,139 @@
+"""Losses by the names of the paper's tables, for configs and the command line.
+
+=================  ==========================================================================
+name               loss
+=================  ==========================================================================
+``l1``             :class:`PixelLoss` (q=1): the "no-perceptual" baseline, pixel L1 only
+``perceptual-l1``  :class:`~pdloss.losses.perceptual.PerceptualLoss` with p=1 (tables: "L1")
+``perceptual-l2``  :class:`~pdloss.losses.perceptual.PerceptualLoss` with p=2 (tables: "L2")
+``ctx-dp``         :class:`~pdloss.losses.contextual.ContextualLoss`, distance="cosine" (CTXDP)
+``ctx-l2``         :class:`~pdloss.losses.contextual.ContextualLoss`, distance="l2" (CTXL2)
+``pdl``            :class:`~pdloss.losses.pdl.ProjectedDistributionLoss` (PDL)
+``adversarial``    :class:`~pdloss.losses.adversarial.AdversarialLoss` (SRGAN)
+=================  ==========================================================================
+
+``build_loss(name, **kwargs)`` passes ``kwargs`` to the class. Common to the feature losses
+(perceptual, ctx, pdl): ``weight`` (lambda), ``pixel_weight``, ``backbone``, ``layers``,
+``layer_weights``, ``weights`` (e.g. ``"vgg16-hed"``), ``q``, ``reduction``, ``input_range``,
+``validate``, ``extractor``. Specific ones: perceptual: none (``p`` is fixed by the name);
+ctx: ``bandwidth``, ``max_positions``, ``spatial_weight`` (CoBi), ``seed`` (``distance`` is fixed
+by the name); pdl: ``projection``, ``projection_factor``, ``seed``, ``resample``, ``p``;
+adversarial: ``weight``, ``pixel_weight``, ``q``, ``reduction``, ``input_range``, ``validate``,
+``discriminator`` or ``base_channels``/``hidden``/``pool_size``; l1: ``reduction``,
+``input_range``, ``validate``. Names are matched case-insensitively, with ``_`` read as ``-``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from pdloss.errors import InputError
+from pdloss.losses.base import pixel_distance
+from pdloss.validation import check_image_batch, check_reduction, check_same_shape, reduce
+
+
+class PixelLoss(nn.Module):
+    """``mean |u - v|^q`` per image (q=1: L1, the paper's "no-perceptual" baseline; q=2: MSE).
+
+    Same input conventions and checks as the feature losses: RGB ``(B, 3, H, W)`` in
+    ``input_range``, float, finite, prediction and target of one shape.
+    """
+
+    def __init__(
+        self,
+        q: float = 1,
+        reduction: str = "mean",
+        input_range: tuple[float, float] = (0.0, 1.0),
+        validate: bool = True,
+    ) -> None:
+        super().__init__()
+        if q not in (1, 2):
+            raise InputError(f"q (pixel term order) must be 1 or 2, got {q!r}")
+        self.q = q
+        self.reduction = check_reduction(reduction)
+        self.input_range = (float(input_range[0]), float(input_range[1]))
+        self.validate = validate
+
+    def forward(
+        self, prediction: torch.Tensor, target: torch.Tensor, return_terms: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        for name, x in (("prediction", prediction), ("target", target)):
+            check_image_batch(x, name, value_range=self.input_range, channels=3, check_values=self.validate)
+        check_same_shape(prediction, target)
+        per_image = pixel_distance(prediction, target, self.q)
+        loss = reduce(per_image, self.reduction)
+        if return_terms:
+            return loss, {"pixel": reduce(per_image.detach(), self.reduction)}
+        return loss
+
+    def extra_repr(self) -> str:
+        return f"q={self.q}, reduction={self.reduction!r}"
+
+
+def _fixed(factory: Callable[..., nn.Module], name: str, **fixed) -> Callable[..., nn.Module]:
+    def build(**kwargs) -> nn.Module:
+        clash = sorted(set(fixed) & set(kwargs))
+        if clash:
+            fixed_text = ", ".join(f"{k}={fixed[k]!r}" for k in clash)
+            raise InputError(f"loss {name!r} fixes {fixed_text}; do not pass {clash}")
+        return factory(**fixed, **kwargs)
+
+    return build
+
+
+def _pixel(**kwargs) -> nn.Module:
+    return PixelLoss(**kwargs)
+
+
+def _perceptual(**kwargs) -> nn.Module:
+    from pdloss.losses.perceptual import PerceptualLoss
+
+    return PerceptualLoss(**kwargs)
+
+
+def _contextual(**kwargs) -> nn.Module:
+    from pdloss.losses.contextual import ContextualLoss
+
+    return ContextualLoss(**kwargs)
+
+
+def _pdl(**kwargs) -> nn.Module:
+    from pdloss.losses.pdl import ProjectedDistributionLoss
+
+    return ProjectedDistributionLoss(**kwargs)
+
+
+def _adversarial(**kwargs) -> nn.Module:
+    from pdloss.losses.adversarial import AdversarialLoss
+
+    return AdversarialLoss(**kwargs)
+
+
+LOSSES: dict[str, Callable[..., nn.Module]] = {
+    "l1": _fixed(_pixel, "l1", q=1),
+    "perceptual-l1": _fixed(_perceptual, "perceptual-l1", p=1),
+    "perceptual-l2": _fixed(_perceptual, "perceptual-l2", p=2),
+    "ctx-dp": _fixed(_contextual, "ctx-dp", distance="cosine"),
+    "ctx-l2": _fixed(_contextual, "ctx-l2", distance="l2"),
+    "pdl": _pdl,
+    "adversarial": _adversarial,
+}
+LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)
+
+
+def build_loss(name: str, **kwargs) -> nn.Module:
+    """A new loss module by name (see the module docstring for names and keyword arguments)."""
+    if not isinstance(name, str):
+        raise InputError(f"loss name must be a string, got {type(name).__name__}")
+    key = name.strip().lower().replace("_", "-")
+    try:
+        factory = LOSSES[key]
+    except KeyError:
+        raise InputError(f"unknown loss {name!r}; choose one of {', '.join(LOSS_NAMES)}") from None
+    try:
+        return factory(**kwargs)
+    except TypeError as error:  # an unknown keyword: say which loss and what it accepts
+        raise InputError(f"loss {key!r}: {error}; see pdloss.losses.registry for its options") from None
