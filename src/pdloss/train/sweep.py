@@ -98,7 +98,7 @@ def sweep(
         if metrics_file.exists() and metrics_file.stat().st_mtime >= checkpoint.stat().st_mtime:
             record = json.loads(metrics_file.read_text())
         else:
-            record = evaluate_run(run_dir, device=device or "cpu")
+            record = evaluate_run(run_dir, device=device or "cpu", fid_cache_dir=root)
         records.append(record)
         rows.append(record["row"])
         run_dirs.append(run_dir)
