@@ -315,3 +315,14 @@ def test_cli_data_list(capsys, monkeypatch, tmp_path):
         assert main(["data", "fetch", "debian-photos"]) == 2  # offline in tests: a clear refusal
     assert "PDLOSS_OFFLINE" in capsys.readouterr().err
     json.dumps(debian.load_manifest())
+
+
+def test_source_slices_split_one_set(tmp_path):
+    for i in range(5):
+        Image.fromarray(np.full((8, 8, 3), i * 40, np.uint8)).save(tmp_path / f"im{i}.png")
+    names = [p.name for p in resolve_images(f"{tmp_path}[:2]")]
+    assert names == ["im0.png", "im1.png"]
+    assert [p.name for p in resolve_images(f"{tmp_path}[2:]")] == ["im2.png", "im3.png", "im4.png"]
+    assert [p.name for p in resolve_images(f"{tmp_path}[-1:]")] == ["im4.png"]
+    with pytest.raises(InputError, match="selects no image"):
+        resolve_images(f"{tmp_path}[5:]")

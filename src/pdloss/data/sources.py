@@ -3,10 +3,13 @@
 Sources: ``"builtin"`` (photos inside installed wheels, :mod:`pdloss.data.builtin`),
 ``"debian-photos"`` (fetched by ``pdloss data fetch debian-photos``), or a folder path (any
 folder of images, searched recursively: DIV2K's ``DIV2K_train_HR/`` works as is) or one image file.
+Any source may end in a Python slice of its sorted file list, to split one set into training and
+validation images: ``builtin[3:]`` and ``builtin[:3]``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from pdloss.errors import InputError
 from pdloss.imageio import IMAGE_SUFFIXES, list_images
 
 NAMED_SOURCES = ("builtin", DEBIAN_PHOTOS)
+_SLICE = re.compile(r"^(.+)\[(-?\d*):(-?\d*)\]$")
 
 
 def resolve_images(source: str | Path) -> list[Path]:
@@ -26,6 +30,13 @@ def resolve_images(source: str | Path) -> list[Path]:
         InputError: unknown name, missing folder, empty folder, or a named set not installed.
     """
     text = str(source)
+    sliced = _SLICE.match(text)
+    if sliced:
+        base, start, stop = sliced.groups()
+        images = resolve_images(base)[slice(int(start) if start else None, int(stop) if stop else None)]
+        if not images:
+            raise InputError(f"data source {text!r} selects no image (the set has {len(resolve_images(base))})")
+        return images
     if text == "builtin":
         photos = builtin_photos()
         if not photos:
