@@ -181,3 +181,11 @@ def test_projected_distance_errors():
         projected_distribution_distance(torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4), torch.randn(5, 4))
     with pytest.raises(ValueError, match="reduction"):
         projected_distribution_distance(torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4), reduction="avg")
+
+
+def test_contextual_loss_is_part_of_the_functional_api():
+    from pdloss.functional import contextual_loss
+
+    f = torch.rand(2, 8, 4, 4)
+    assert contextual_loss(f, f).abs().max() < 1e-3
+    assert contextual_loss(torch.rand(2, 8, 4, 4), f) > contextual_loss(f, f)
