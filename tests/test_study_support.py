@@ -70,13 +70,18 @@ class Server:
     def start(self, timeout: float = 20.0) -> None:
         env = {**os.environ, "PDLOSS_STUDY_ADMIN_TOKEN": self.admin_token}
         cmd = [sys.executable, "-m", "pdloss", "study", "serve", str(self.folder), "--port", str(self.port)]
-        self.proc = subprocess.Popen(
-            [*cmd, *self.extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        # The server's output goes to a file, not a pipe: an undrained pipe fills up (waitress logs
+        # its queue depth under load) and then blocks the server mid-request.
+        self.log_path = self.folder.parent / f"server-{self.port}.log"
+        log = open(self.log_path, "a")  # handed to the child, closed below
+        try:
+            self.proc = subprocess.Popen([*cmd, *self.extra], env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        finally:
+            log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stdout.read()}")
+                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
                 conn.request("GET", "/healthz")
@@ -99,8 +104,6 @@ class Server:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 class RaterClient:

@@ -43,7 +43,14 @@ def serve(
         except ImportError:
             server, fell_back = "werkzeug", True
     if server == "waitress":
+        import logging
+
         from waitress.server import create_server
+
+        # waitress warns "Task queue depth is N" for every queued request: under a burst of raters
+        # that is tens of thousands of lines (which once filled an undrained pipe and stalled the
+        # server). Queueing is normal here; keep its errors only.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
         wsgi = create_server(
             app,
