@@ -93,6 +93,14 @@ def check_same_shape(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str] = 
         )
 
 
+def check_loss_weights(**weights: object) -> dict[str, float]:
+    """``weight=..., pixel_weight=...`` as floats; InputError unless each is a non-negative number."""
+    for name, value in weights.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise InputError(f"{name} must be a non-negative number, got {value!r}")
+    return {name: float(value) for name, value in weights.items()}
+
+
 def check_reduction(reduction: str) -> str:
     if reduction not in ("none", "mean", "sum"):
         raise InputError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")

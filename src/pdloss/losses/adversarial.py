@@ -22,7 +22,7 @@ from torch import nn
 
 from pdloss.errors import InputError
 from pdloss.losses.base import pixel_distance
-from pdloss.validation import check_image_batch, check_reduction, check_same_shape, reduce
+from pdloss.validation import check_image_batch, check_loss_weights, check_reduction, check_same_shape, reduce
 
 # Four stride-2 convolutions: a 16 x 16 input leaves a 1 x 1 map.
 MIN_SIZE = 16
@@ -127,9 +127,7 @@ class AdversarialLoss(nn.Module):
         **discriminator_kwargs,
     ) -> None:
         super().__init__()
-        for name, value in (("weight", weight), ("pixel_weight", pixel_weight)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise InputError(f"{name} must be a non-negative number, got {value!r}")
+        check_loss_weights(weight=weight, pixel_weight=pixel_weight)
         if q not in (1, 2):
             raise InputError(f"q (pixel term order) must be 1 or 2, got {q!r}")
         if discriminator is not None and discriminator_kwargs:

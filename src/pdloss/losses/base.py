@@ -15,7 +15,7 @@ from torch import nn
 
 from pdloss.errors import InputError
 from pdloss.features import FeatureExtractor, get_extractor, layer_channels
-from pdloss.validation import check_image_batch, check_reduction, check_same_shape, reduce
+from pdloss.validation import check_image_batch, check_loss_weights, check_reduction, check_same_shape, reduce
 
 
 def pixel_distance(u: torch.Tensor, v: torch.Tensor, q: float = 1) -> torch.Tensor:
@@ -69,11 +69,8 @@ class FeatureLoss(nn.Module):
         self.layer_weights = self._layer_weights(layer_weights)
         if q not in (1, 2):
             raise InputError(f"q (pixel term order) must be 1 or 2, got {q!r}")
-        for name, value in (("weight", weight), ("pixel_weight", pixel_weight)):
-            if not isinstance(value, (int, float)) or value < 0:
-                raise InputError(f"{name} must be a non-negative number, got {value!r}")
-        self.weight = float(weight)
-        self.pixel_weight = float(pixel_weight)
+        term_weights = check_loss_weights(weight=weight, pixel_weight=pixel_weight)
+        self.weight, self.pixel_weight = term_weights["weight"], term_weights["pixel_weight"]
         self.q = q
         self.reduction = check_reduction(reduction)
         self.input_range = (float(input_range[0]), float(input_range[1]))

@@ -62,19 +62,22 @@ def psnr(
     return reduce(-10.0 * torch.log10(mse), reduction)
 
 
-class PSNR(nn.Module):
-    """Module form of :func:`psnr` (higher is better)."""
+class FullReferenceMetric(nn.Module):
+    """Module form of a full-reference metric ``function(pred, target, data_range, color,
+    crop_border, reduction)``; subclasses name the function."""
 
     higher_is_better = True
+    function = staticmethod(psnr)
 
     def __init__(self, data_range: float = 1.0, color: str = "rgb", crop_border: int = 0, reduction: str = "mean"):
         super().__init__()
-        self.data_range, self.color, self.crop_border, self.reduction = (
-            data_range,
-            color,
-            crop_border,
-            reduction,
-        )
+        self.data_range, self.color, self.crop_border, self.reduction = data_range, color, crop_border, reduction
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return psnr(pred, target, self.data_range, self.color, self.crop_border, self.reduction)
+        return self.function(pred, target, self.data_range, self.color, self.crop_border, self.reduction)
+
+
+class PSNR(FullReferenceMetric):
+    """Module form of :func:`psnr` (higher is better)."""
+
+    function = staticmethod(psnr)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from pdloss.errors import InputError
-from pdloss.metrics.psnr import prepare_pair
+from pdloss.metrics.psnr import FullReferenceMetric, prepare_pair
 from pdloss.validation import check_reduction, reduce
 
 WINDOW_SIZE = 11
@@ -130,26 +129,13 @@ def ms_ssim(
     return reduce(per_channel.mean(dim=1), reduction)
 
 
-class SSIM(nn.Module):
+class SSIM(FullReferenceMetric):
     """Module form of :func:`ssim` (higher is better)."""
 
-    higher_is_better = True
-
-    def __init__(self, data_range: float = 1.0, color: str = "rgb", crop_border: int = 0, reduction: str = "mean"):
-        super().__init__()
-        self.data_range, self.color, self.crop_border, self.reduction = (
-            data_range,
-            color,
-            crop_border,
-            reduction,
-        )
-
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return ssim(pred, target, self.data_range, self.color, self.crop_border, self.reduction)
+    function = staticmethod(ssim)
 
 
-class MSSSIM(SSIM):
+class MSSSIM(FullReferenceMetric):
     """Module form of :func:`ms_ssim` (higher is better)."""
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return ms_ssim(pred, target, self.data_range, self.color, self.crop_border, self.reduction)
+    function = staticmethod(ms_ssim)
