@@ -24,7 +24,7 @@ from pdloss.study.db import db_path
 from pdloss.study.design import create_study, parse_method_spec
 from pdloss.study.paths import crop_relpath, safe_study_file
 from pdloss.study.report import load_wins
-from test_study_support import TOKEN_RE, make_study, write_method_images
+from test_study_support import TOKEN_RE, expected_wins, make_study, write_method_images
 
 ADMIN = "test-admin-token"
 
@@ -169,14 +169,7 @@ def test_full_rater_flow_and_report_counts(app, study):
     assert "You answered all 6 questions" in client.get("/done").get_data(as_text=True)
     # Expected wins from the database's left/right order, then the report's counts.
     with sqlite3.connect(db_path(study)) as conn:
-        expected = np.zeros((3, 3), int)
-        for token, choice in choices.items():
-            a, b, left = conn.execute(
-                "SELECT method_a, method_b, left_method FROM assignments WHERE token = ?", (token,)
-            ).fetchone()
-            right = b if left == a else a
-            win, lose = (left, right) if choice == "left" else (right, left)
-            expected[win - 1, lose - 1] += 1
+        expected = expected_wins(conn, choices, 3)
     names, wins, info = load_wins(study)
     assert names == ["A", "B", "C"] and info["votes"] == 6 and info["raters_with_votes"] == 1
     np.testing.assert_array_equal(wins, expected)

@@ -18,7 +18,7 @@ import pytest
 
 from pdloss.study.db import db_path
 from pdloss.study.report import build_report, load_wins
-from test_study_support import Server, free_port, make_study
+from test_study_support import Server, expected_wins, free_port, make_study
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -107,18 +107,11 @@ def test_rater_answers_all_questions_in_chromium(tmp_path):
         server.stop()
 
     # The counts the clicks and keys imply, from the database's (secret) left/right order.
-    expected = np.zeros((3, 3), int)
     with sqlite3.connect(db_path(folder)) as conn:
         stored = dict(
             conn.execute("SELECT a.token, v.choice FROM votes v JOIN assignments a ON a.id = v.assignment_id")
         )
-        for token, choice in chosen.items():
-            a, b, left = conn.execute(
-                "SELECT method_a, method_b, left_method FROM assignments WHERE token = ?", (token,)
-            ).fetchone()
-            right = b if left == a else a
-            win, lose = (left, right) if choice == "left" else (right, left)
-            expected[win - 1, lose - 1] += 1
+        expected = expected_wins(conn, chosen, 3)
     assert stored == chosen  # every answer recorded once, with the side that was picked
     names, wins, info = load_wins(folder)
     np.testing.assert_array_equal(wins, expected)

@@ -140,3 +140,17 @@ class RaterClient:
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
+
+
+def expected_wins(conn, choices: dict[str, str], n_methods: int) -> np.ndarray:
+    """Row-beats-column counts implied by ``{question token: "left" | "right"}``, computed from the
+    database's left/right order independently of the report code."""
+    expected = np.zeros((n_methods, n_methods), int)
+    for token, choice in choices.items():
+        a, b, left = conn.execute(
+            "SELECT method_a, method_b, left_method FROM assignments WHERE token = ?", (token,)
+        ).fetchone()
+        right = b if left == a else a
+        win, lose = (left, right) if choice == "left" else (right, left)
+        expected[win - 1, lose - 1] += 1
+    return expected

@@ -130,42 +130,36 @@ def format_terms(result: dict, config: dict) -> str:
     return "\n".join(lines)
 
 
-def format_scaling(result: dict) -> str:
-    names = list(result["crops"][0]["candidates"]) if result["crops"] else []
-    lines = [
-        f"One image, synthetic relu4_3-like features ({result['channels']} channels, crop/8 x crop/8 positions), "
-        f"forward + backward; contextual runs skipped above an estimated {result['memory_cap_gib']:g} GiB. "
-        "Cells: median ms / peak MiB.",
-        "",
-        "| crop (positions) | " + " | ".join(names) + " |",
-        "|---|" + "---|" * len(names),
-    ]
-    for entry in result["crops"]:
+def _timing_grid(caption: str, axis: str, entries: list[dict], label) -> str:
+    """A markdown grid: one row per entry (``label(entry)``), one column per candidate, cells
+    "median ms / peak MiB" or the candidate's error (why it was skipped)."""
+    names = list(entries[0]["candidates"]) if entries else []
+    lines = [caption, "", f"| {axis} | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for entry in entries:
         cells = []
         for name in names:
             row = entry["candidates"][name]
             cells.append(row["error"] if row["error"] else f"{_ms(row['median_s'])} / {_mib(row['peak_mib'])}")
-        lines.append(f"| {entry['crop']} ({entry['positions']}) | " + " | ".join(cells) + " |")
+        lines.append(f"| {label(entry)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def format_scaling(result: dict) -> str:
+    caption = (
+        f"One image, synthetic relu4_3-like features ({result['channels']} channels, crop/8 x crop/8 positions), "
+        f"forward + backward; contextual runs skipped above an estimated {result['memory_cap_gib']:g} GiB. "
+        "Cells: median ms / peak MiB."
+    )
+    return _timing_grid(caption, "crop (positions)", result["crops"], lambda e: f"{e['crop']} ({e['positions']})")
 
 
 def format_projections(result: dict) -> str:
-    names = list(result["factors"][0]["candidates"]) if result["factors"] else []
-    lines = [
+    caption = (
         f"One image, synthetic relu4_3-like features of a {result['crop']} px crop ({result['positions']} positions, "
         f"{result['channels']} channels), K = factor x {result['channels']} random unit directions (the same for "
-        "every implementation), forward + backward. Cells: median ms / peak MiB.",
-        "",
-        "| factor (K) | " + " | ".join(names) + " |",
-        "|---|" + "---|" * len(names),
-    ]
-    for entry in result["factors"]:
-        cells = []
-        for name in names:
-            row = entry["candidates"][name]
-            cells.append(row["error"] if row["error"] else f"{_ms(row['median_s'])} / {_mib(row['peak_mib'])}")
-        lines.append(f"| {entry['factor']}x ({entry['projections']}) | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        "every implementation), forward + backward. Cells: median ms / peak MiB."
+    )
+    return _timing_grid(caption, "factor (K)", result["factors"], lambda e: f"{e['factor']}x ({e['projections']})")
 
 
 def format_report(report: dict) -> str:
