@@ -96,10 +96,14 @@ def test_config_file_and_overrides(tmp_path):
 def test_every_shipped_config_validates():
     configs = sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml"))
     assert len(configs) >= 6
+    from pdloss.train.config import load_raw
+    from pdloss.train.sweep import plan_runs
+
     for path in configs:
-        config = load_config(path)
-        for overrides in config.sweep:
-            load_config(path, overrides)
+        load_config(path)
+        raw = load_raw(path)
+        for run in plan_runs(raw):
+            config_from_dict(apply_overrides(raw, run.overrides))
 
 
 def _weights(run_dir: Path) -> dict[str, torch.Tensor]:

@@ -9,6 +9,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("data", help="list and fetch the photo sets", description=__doc__)
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION")
     listing = sub.add_parser("list", help="show which photo sets are present and their image counts")
+    listing.add_argument("--files", action="store_true", help="also list the photos of each split subset")
     listing.set_defaults(func=run_list)
     fetch = sub.add_parser(
         "fetch",
@@ -33,7 +34,23 @@ def run_list(args: argparse.Namespace) -> int:
         )
         print(f"{row.name:<15} {count:>8}  {row.location}{state}")
     print("any folder of images is also a data source (e.g. DIV2K_train_HR/)")
+    print_split(verbose=args.files)
     return 0
+
+
+def print_split(verbose: bool = False) -> None:
+    """The fixed photo split (pdloss.data.split): counts per set and subset, names with --files."""
+    from pdloss.data.split import SUBSETS, div2k_root, split_counts, split_names
+
+    print("\nsplit (data sources SET:SUBSET, e.g. offline:train, builtin:train+valid; hyperparameters on valid,")
+    print("results on test):")
+    print(f"{'set':<15} " + " ".join(f"{s:>6}" for s in SUBSETS))
+    for split_set, counts in split_counts().items():
+        print(f"{split_set:<15} " + " ".join(f"{counts[s]:>6}" for s in SUBSETS))
+        if verbose:
+            for subset in SUBSETS:
+                print(f"  {subset}: {', '.join(split_names(split_set, (subset,)))}")
+    print(f"div2k           DIV2K_train_HR 0001-0700 / 0701-0800 / DIV2K_valid_HR, under {div2k_root()}")
 
 
 def run_fetch(args: argparse.Namespace) -> int:

@@ -4,7 +4,9 @@ Sources: ``"builtin"`` (photos inside installed wheels, :mod:`pdloss.data.builti
 ``"debian-photos"`` (fetched by ``pdloss data fetch debian-photos``), or a folder path (any
 folder of images, searched recursively: DIV2K's ``DIV2K_train_HR/`` works as is) or one image file.
 Any source may end in a Python slice of its sorted file list, to split one set into training and
-validation images: ``builtin[3:]`` and ``builtin[:3]``.
+validation images: ``builtin[3:]`` and ``builtin[:3]``. ``SET:SUBSET`` selects part of the fixed
+photo split (:mod:`pdloss.data.split`): ``offline:train``, ``offline:valid``, ``offline:test``,
+``builtin:train+valid``, ``div2k:test``...
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from pathlib import Path
 from pdloss.data.builtin import builtin_photos
 from pdloss.data.debian import NAME as DEBIAN_PHOTOS
 from pdloss.data.debian import debian_photo_paths, debian_photos_dir, load_manifest
+from pdloss.data.split import SPLIT_SETS, SUBSETS, resolve_split
 from pdloss.errors import InputError
 from pdloss.imageio import IMAGE_SUFFIXES, list_images
 
 NAMED_SOURCES = ("builtin", DEBIAN_PHOTOS)
 _SLICE = re.compile(r"^(.+)\[(-?\d*):(-?\d*)\]$")
+_SPLIT = re.compile(r"^([a-z0-9-]+):([a-z+]+)$")
 
 
 def resolve_images(source: str | Path) -> list[Path]:
@@ -37,6 +41,9 @@ def resolve_images(source: str | Path) -> list[Path]:
         if not images:
             raise InputError(f"data source {text!r} selects no image (the set has {len(resolve_images(base))})")
         return images
+    split = _SPLIT.match(text)
+    if split and split.group(1) in SPLIT_SETS and all(part in SUBSETS for part in split.group(2).split("+")):
+        return resolve_split(split.group(1), split.group(2))
     if text == "builtin":
         photos = builtin_photos()
         if not photos:

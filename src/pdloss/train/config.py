@@ -8,7 +8,7 @@ A config has these sections (all keys optional but ``task``; see ``configs/`` fo
     seed: 0
     output: runs/denoise-small   # run folder (relative to the working directory)
     data:  {train, valid, crop, batch, workers, length, valid_crop, valid_limit, cache}
-    model: {name, options}
+    model: {name, options, init}  # init: RUN_OR_CHECKPOINT to fine-tune from
     loss:  {name, weight, pixel_weight, weights, layers, projection, ...}  # pdloss.losses.registry
     optim: {name, lr, betas, weight_decay, schedule, milestones, gamma, warmup, grad_clip, d_lr}
     train: {iterations, log_every, valid_every, checkpoint_every, amp, channels_last, keep_checkpoints}
@@ -55,6 +55,9 @@ class DataConfig:
 class ModelConfig:
     name: str = "small-unet"
     options: dict[str, Any] = field(default_factory=dict)
+    # Start from another run's model weights (a run folder or a .pt checkpoint), with a fresh
+    # optimiser and schedule; in a sweep, ``@ENTRY`` names another run of the same sweep.
+    init: str | None = None
 
 
 LOSS_KEYS = {
@@ -78,6 +81,15 @@ LOSS_KEYS = {
     "hidden",
     "pool_size",
     "validate",
+    "num_proj",
+    "patch_size",
+    "stride",
+    "phase_weight",
+    "separate_phase_projections",
+    "chunk_size",
+    "small_maps",
+    "phase_eps",
+    "fft_norm",
 }
 
 
@@ -116,6 +128,9 @@ class EvaluateConfig:
     cdf_layer: str = "relu4_3"
     cdf_channels: list[int] = field(default_factory=lambda: [0, 1, 2, 3])
     cdf_weights: str | None = None  # weights for the CDF plot (default: the loss's, else vgg16-hed)
+    grid_zoom: int = 1  # crop grids: nearest-neighbour zoom of each crop (2: the 2x zoom of texture figures)
+    grid_windows: str = "textured"  # textured (the windows of most reference detail) | centre
+    seed: int | None = None  # degradation seed of evaluated images (None: the run's seed); fix it to pair seeds
 
 
 @dataclass
@@ -261,6 +276,8 @@ def _parse_override(text: str) -> tuple[list[str], Any]:
     parts = [p for p in key.strip().split(".") if p]
     if not parts:
         raise ConfigError(f"override {text!r} has no key")
+    if raw.strip().startswith("@"):  # model.init=@RUN (a sweep reference); YAML reserves "@"
+        return parts, raw.strip()
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:

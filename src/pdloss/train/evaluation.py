@@ -18,6 +18,8 @@ import csv
 import hashlib
 import io
 import json
+import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,19 +37,77 @@ TABLE_METRICS = ("psnr", "ms_ssim", "lpips", "niqe", "fid")
 METRIC_TITLES = {"psnr": "PSNR", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "niqe": "NIQE", "fid": "FID"}
 
 
+def evaluation_seed(config: Config) -> int:
+    """The seed of the evaluated images' degradations (``evaluate.seed``, else the run's seed)."""
+    return config.seed if config.evaluate.seed is None else int(config.evaluate.seed)
+
+
+def images_tag(source: str | Path) -> str:
+    """The name of an evaluation on another image source: ``offline:test`` -> ``offline-test``,
+    ``/data/my photos/`` -> ``my-photos`` (folders ``RUN/eval-TAG/``, tables ``results-TAG.md``)."""
+    text = str(source).rstrip("/\\")
+    text = Path(text).name if ("/" in text or "\\" in text) else text
+    tag = re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip("-.")
+    if not tag:
+        raise PdlossError(f"cannot name an evaluation of {source!r}; give a folder with a name")
+    return tag
+
+
+def _check_image_sizes(paths: list[Path], min_size: int, source: str) -> list[Path]:
+    """Readable images of ``source`` (unreadable ones skipped with a warning naming them);
+    an error naming any image smaller than ``min_size`` and when nothing is left."""
+    import warnings
+
+    from pdloss.data.paired import image_sizes
+
+    kept, unreadable, small = [], [], []
+    for path, size in zip(paths, image_sizes(paths), strict=True):
+        if size is None:
+            unreadable.append(str(path))
+        elif min(size) < min_size:
+            small.append(f"{path} ({size[0]}x{size[1]} px)")
+        else:
+            kept.append(Path(path))
+    if unreadable:
+        warnings.warn(f"{source}: skipping {len(unreadable)} unreadable file(s): {', '.join(unreadable)}", stacklevel=3)
+    if small:
+        raise PdlossError(
+            f"{source}: {len(small)} image(s) smaller than the {min_size} px this evaluation needs "
+            f"(evaluate.crop, the model's stride and the metrics): {'; '.join(small)}"
+        )
+    if not kept:
+        raise PdlossError(f"{source}: no readable image to evaluate")
+    return kept
+
+
 def _restore_validation(
-    config: Config, model: torch.nn.Module, out: Path, limit: int | None, device, progress: bool = True
+    config: Config,
+    model: torch.nn.Module,
+    out: Path,
+    limit: int | None,
+    device,
+    progress: bool = True,
+    images: str | Path | None = None,
 ) -> int:
     from pdloss.data.paired import ValidationDataset
     from pdloss.data.sources import resolve_images
     from pdloss.degradations import make_degradation
 
     degradation = make_degradation(config.task, **config.task_options)
-    images = resolve_images(config.data.valid or config.data.train)
+    if images is None:
+        paths = resolve_images(config.data.valid or config.data.train)
+    else:
+        try:
+            paths = resolve_images(images)
+        except PdlossError as exc:
+            raise PdlossError(f"--images {images}: {exc}") from None
+        # MS-SSIM's five scales need 161 px; a crop needs its own size.
+        need = max(config.evaluate.crop or 0, 161 if "ms_ssim" in config.evaluate.metrics else 32)
+        paths = _check_image_sizes(paths, need, str(images))
     limit = limit or config.evaluate.limit or config.data.valid_limit
     if limit:
-        images = images[:limit]
-    valid = ValidationDataset(images, degradation, config.evaluate.crop, seed=config.seed)
+        paths = paths[:limit]
+    valid = ValidationDataset(paths, degradation, config.evaluate.crop, seed=evaluation_seed(config))
     from tqdm import tqdm
 
     model.eval()
@@ -83,15 +143,25 @@ def evaluate_run(
     device: str | torch.device = "cpu",
     progress: bool = True,
     fid_cache_dir: str | Path | None = None,
+    images: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Restore the validation set of a run, measure it, write its tables; returns the row.
+    """Restore the validation set of a run (or ``images``), measure it, write its tables; returns the row.
 
     ``fid_cache_dir``: where the reference set's FID statistics are cached (a sweep shares one
     folder between its runs; default ``RUN/eval``).
+    ``images``: another data source (a folder, ``offline:test``...): its clean images are degraded
+    with the run's task (seed ``evaluate.seed``, recorded), restored and measured into
+    ``RUN/eval-TAG/`` and ``RUN/results-TAG.*`` (TAG from :func:`images_tag`).
     """
     config, model, run_dir, payload = load_run(run_or_checkpoint, device)
-    out = run_dir / "eval"
-    count = _restore_validation(config, model, out, limit, device, progress)
+    tag = images_tag(images) if images is not None else None
+    out = run_dir / (f"eval-{tag}" if tag else "eval")
+    if out.is_dir():
+        # A stale image from an earlier, larger set must not enter this evaluation.
+        shutil.rmtree(out / "restored", ignore_errors=True)
+        shutil.rmtree(out / "input", ignore_errors=True)
+        shutil.rmtree(out / "reference", ignore_errors=True)
+    count = _restore_validation(config, model, out, limit, device, progress, images=images)
     if count == 0:
         raise PdlossError(f"{run_dir}: the validation set is empty")
     metrics = list(metrics or config.evaluate.metrics)
@@ -107,6 +177,8 @@ def evaluate_run(
         "loss": config.loss.get("name"),
         "weight": config.loss.get("weight"),
         "step": int(payload["step"]),
+        "run": run_dir.name,
+        "seed": config.seed,
         "loss_weights": payload.get("weights"),
         **{m: result.mean.get(m) for m in metrics},
     }
@@ -125,6 +197,9 @@ def evaluate_run(
         "row": row,
         "extra_rows": extra_rows,
         "images": count,
+        "images_source": str(images if images is not None else (config.data.valid or config.data.train)),
+        "degradation_seed": evaluation_seed(config),
+        "crop": config.evaluate.crop,
     }
     (out / "metrics.json").write_text(json.dumps(record, indent=2))
     write_results(
@@ -134,7 +209,8 @@ def evaluate_run(
         result.weights,
         result.unavailable,
         result.notes,
-        title=f"{config.task}: {config.name}",
+        title=f"{config.task}: {config.name}" + (f" on {images}" if images is not None else ""),
+        name=f"results-{tag}" if tag else "results",
     )
     return record
 
@@ -161,6 +237,7 @@ def write_results(
     unavailable: dict[str, str],
     notes: list[str],
     title: str = "",
+    name: str = "results",
 ) -> dict[str, Path]:
     """results.md / results.csv / results.json in the paper's table layout."""
     columns = [m for m in TABLE_METRICS if m in metrics] + [m for m in metrics if m not in TABLE_METRICS]
@@ -184,7 +261,7 @@ def write_results(
         lines.append(f"- {METRIC_TITLES.get(metric, metric)} unavailable: {why.split('. To get')[0]}")
     lines += [f"- {note}" for note in notes]
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {"md": folder / "results.md", "csv": folder / "results.csv", "json": folder / "results.json"}
+    paths = {ext: folder / f"{name}.{ext}" for ext in ("md", "csv", "json")}
     paths["md"].write_text("\n".join(lines).lstrip() + "\n")
     buffer = io.StringIO()
     writer = csv.writer(buffer)

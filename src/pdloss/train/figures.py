@@ -11,55 +11,98 @@ import torch
 from pdloss.imageio import read_image
 
 
-def _stems(run_dir: Path) -> list[str]:
-    return sorted(p.stem for p in (run_dir / "eval" / "reference").glob("*.png"))
+def _stems(run_dir: Path, eval_name: str = "eval") -> list[str]:
+    return sorted(p.stem for p in (run_dir / eval_name / "reference").glob("*.png"))
 
 
-def _busiest_window(image: np.ndarray, size: int) -> tuple[int, int]:
-    """Top-left corner of the ``size`` window with the most gradient energy (texture shows there)."""
+def _busiest_window(image: np.ndarray, size: int) -> tuple[int, int, float]:
+    """Top-left corner of the ``size`` window with the most gradient energy (texture shows there),
+    and that window's mean energy."""
     grey = image.mean(0)
     energy = np.abs(np.diff(grey, axis=0))[:, :-1] + np.abs(np.diff(grey, axis=1))[:-1, :]
     integral = np.pad(energy, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
     h, w = energy.shape
     if h < size or w < size:
-        return 0, 0
+        return 0, 0, float(energy.mean()) if energy.size else 0.0
     sums = integral[size:, size:] - integral[:-size, size:] - integral[size:, :-size] + integral[:-size, :-size]
     top, left = np.unravel_index(int(np.argmax(sums)), sums.shape)
-    return int(top), int(left)
+    return int(top), int(left), float(sums[top, left]) / size**2
+
+
+def grid_windows(
+    reference_dir: Path, stems: Sequence[str], crop: int, windows: str = "textured", max_images: int = 3
+) -> list[tuple[str, int, int, int]]:
+    """The ``(stem, top, left, size)`` windows of a crop grid, chosen on the references only.
+
+    ``"textured"``: each image's window of most gradient energy, and the ``max_images`` images whose
+    window has the most (texture is where losses differ; the restorations play no part in the
+    choice). ``"centre"``: the centre window of the first ``max_images`` images.
+    """
+    if windows not in ("textured", "centre"):
+        raise ValueError(f"windows must be 'textured' or 'centre', got {windows!r}")
+    chosen = []
+    for stem in stems:
+        reference = read_image(reference_dir / f"{stem}.png").numpy()
+        size = min(crop, *reference.shape[1:])
+        if windows == "centre":
+            h, w = reference.shape[1:]
+            chosen.append((stem, (h - size) // 2, (w - size) // 2, size, 0.0))
+        else:
+            top, left, energy = _busiest_window(reference, size)
+            chosen.append((stem, top, left, size, energy))
+    if windows == "textured":
+        chosen.sort(key=lambda item: -item[4])
+    return [item[:4] for item in chosen[:max_images]]
 
 
 def crop_grid(
-    run_dirs: Sequence[Path], labels: Sequence[str], out_png: Path, crop: int = 96, max_images: int = 3
+    run_dirs: Sequence[Path],
+    labels: Sequence[str],
+    out_png: Path,
+    crop: int = 96,
+    max_images: int = 3,
+    eval_name: str = "eval",
+    zoom: int = 1,
+    windows: str = "textured",
 ) -> Path:
-    """A grid: one row per image; columns input, each run's restoration, reference."""
+    """A grid: one row per image; columns input, each run's restoration, reference.
+
+    ``zoom``: each crop is enlarged ``zoom`` times by pixel replication (2: the 2x zoom that shows
+    texture and grain); ``windows``: see :func:`grid_windows`.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if zoom < 1:
+        raise ValueError(f"zoom must be >= 1, got {zoom}")
     first = Path(run_dirs[0])
-    stems = _stems(first)[:max_images]
-    has_input = (first / "eval" / "input").is_dir()
+    evals = first / eval_name
+    chosen = grid_windows(evals / "reference", _stems(first, eval_name), crop, windows, max_images)
+    has_input = (evals / "input").is_dir()
     columns = (["input"] if has_input else []) + list(labels) + ["reference"]
-    fig, axes = plt.subplots(len(stems), len(columns), figsize=(2.2 * len(columns), 2.3 * len(stems)), squeeze=False)
-    for r, stem in enumerate(stems):
-        reference = read_image(first / "eval" / "reference" / f"{stem}.png").numpy()
-        size = min(crop, *reference.shape[1:])
-        top, left = _busiest_window(reference, size)
+    scale = max(1.0, zoom * crop / 96)
+    fig, axes = plt.subplots(
+        len(chosen), len(columns), figsize=(2.2 * scale * len(columns), 2.3 * scale * len(chosen)), squeeze=False
+    )
+    for r, (stem, top, left, size) in enumerate(chosen):
         panels = []
         if has_input:
-            panels.append(first / "eval" / "input" / f"{stem}.png")
-        panels += [Path(d) / "eval" / "restored" / f"{stem}.png" for d in run_dirs]
-        panels.append(first / "eval" / "reference" / f"{stem}.png")
+            panels.append(evals / "input" / f"{stem}.png")
+        panels += [Path(d) / eval_name / "restored" / f"{stem}.png" for d in run_dirs]
+        panels.append(evals / "reference" / f"{stem}.png")
         for c, (path, title) in enumerate(zip(panels, columns, strict=True)):
             image = read_image(path).numpy()[:, top : top + size, left : left + size]
+            if zoom > 1:
+                image = image.repeat(zoom, axis=1).repeat(zoom, axis=2)
             ax = axes[r][c]
             ax.imshow(image.transpose(1, 2, 0), interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
                 ax.set_title(title, fontsize=9)
-        axes[r][0].set_ylabel(stem, fontsize=8)
+        axes[r][0].set_ylabel(f"{stem} ({zoom}x)" if zoom > 1 else stem, fontsize=8)
     fig.tight_layout()
     out_png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_png, dpi=110)
@@ -75,6 +118,7 @@ def feature_cdf_plot(
     layer: str = "relu4_3",
     channels: Sequence[int] = (0, 1, 2, 3),
     backbone: str = "vgg16",
+    eval_name: str = "eval",
 ) -> Path:
     """The paper's Fig. 3: cumulative distributions of VGG feature channels, reference vs each run,
     pooled over the evaluation images."""
@@ -87,7 +131,7 @@ def feature_cdf_plot(
 
     extractor = get_extractor(backbone, weights, [layer])
     first = Path(run_dirs[0])
-    stems = _stems(first)
+    stems = _stems(first, eval_name)
 
     def pooled(folder: Path) -> np.ndarray:
         values = []
@@ -98,9 +142,9 @@ def feature_cdf_plot(
                 values.append(f[list(channels)].flatten(1).numpy())
         return np.concatenate(values, axis=1)  # (channels, samples)
 
-    curves = {"reference": pooled(first / "eval" / "reference")}
+    curves = {"reference": pooled(first / eval_name / "reference")}
     for run_dir, label in zip(run_dirs, labels, strict=True):
-        curves[label] = pooled(Path(run_dir) / "eval" / "restored")
+        curves[label] = pooled(Path(run_dir) / eval_name / "restored")
     fig, axes = plt.subplots(1, len(channels), figsize=(3.2 * len(channels), 3), squeeze=False)
     for i, channel in enumerate(channels):
         ax = axes[0][i]

@@ -11,9 +11,11 @@ from __future__ import annotations
 import itertools
 import json
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from pdloss.train.config import apply_overrides, config_from_dict, load_raw
+from pdloss.train.config import ConfigError, apply_overrides, config_from_dict, load_raw
 
 
 def split_values(text: str) -> list[str]:
@@ -31,6 +33,17 @@ def split_values(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+def _expand_entry(entry: list[str]) -> list[list[str]]:
+    """One sweep entry -> its runs: a value list ``seed=0,1,2`` inside an entry is an axis."""
+    axes = []
+    for item in entry:
+        if "=" not in item:
+            raise ValueError(f"sweep entry item {item!r} must look like key=value")
+        key, values = item.split("=", 1)
+        axes.append([f"{key}={v}" for v in split_values(values)] or [item])
+    return [list(c) for c in itertools.product(*axes)]
+
+
 def expand_runs(sweep: list[list[str]], grid: list[str]) -> list[list[str]]:
     """Each run's list of overrides: the config's ``sweep`` entries times the ``--set`` grid."""
     axes = []
@@ -40,7 +53,7 @@ def expand_runs(sweep: list[list[str]], grid: list[str]) -> list[list[str]]:
         key, values = item.split("=", 1)
         axes.append([f"{key}={v}" for v in split_values(values)])
     combos = [list(c) for c in itertools.product(*axes)] if axes else [[]]
-    bases = sweep or [[]]
+    bases = [run for entry in (sweep or [[]]) for run in _expand_entry(entry)]
     runs, seen = [], set()
     for base in bases:
         for combo in combos:
@@ -60,9 +73,135 @@ def run_name(config_loss: dict, overrides: list[str]) -> str:
         name += f"-{config_loss['weight']:g}"
     for item in overrides:
         key, value = item.split("=", 1)
-        if not key.startswith("loss"):
+        # The loss's name and weight are already in the name; its other options are not.
+        if key.strip() not in ("loss", "loss.name", "loss.weight"):
             name += f"-{key.split('.')[-1]}{value}"
     return name.replace("/", "_").replace(" ", "")
+
+
+# Pseudo-overrides of sweep entries, not config keys: ``run=NAME`` names the entry (its folder,
+# and the target of ``model.init=@NAME`` in other entries).
+_RUN_KEY = "run"
+_NAMING_SKIPS = (_RUN_KEY, "seed", "model.init")
+
+
+@dataclass
+class SweepRun:
+    """One run of a sweep: its folder name, entry name, overrides and seed."""
+
+    name: str
+    entry: str | None  # the entry's ``run=NAME``, if it has one
+    overrides: list[str]  # config overrides (without the pseudo-keys)
+    seed: int
+    combo: tuple[str, ...]  # the entry-independent part (grid values other than the seed)
+    init: str | None = None  # ``@NAME`` of another run, or a path
+    depends_on: str | None = None  # folder name of the run this one starts from
+
+
+def _split_overrides(overrides: list[str]) -> tuple[dict[str, str], list[str]]:
+    pseudo, rest = {}, []
+    for item in overrides:
+        key, value = item.split("=", 1)
+        if key.strip() == _RUN_KEY:
+            pseudo[_RUN_KEY] = value.strip()
+        else:
+            rest.append(item)
+    return pseudo, rest
+
+
+def plan_runs(raw: dict, grid: list[str] | None = None) -> list[SweepRun]:
+    """The runs of a sweep, named, with ``model.init=@NAME`` resolved to the run it names
+    (same seed and grid values), ordered so that every run comes after the run it starts from.
+
+    Raises:
+        ConfigError: an ``@NAME`` that names no run, a cycle, or two runs with one folder name.
+    """
+    grid = grid or []
+    grid_keys = {item.split("=", 1)[0] for item in grid}
+    base_seed = int(raw.get("seed", 0))
+    planned: list[SweepRun] = []
+    for overrides in expand_runs(raw.get("sweep", []) or [], grid):
+        pseudo, rest = _split_overrides(overrides)
+        run_raw = apply_overrides(raw, rest)
+        seed = int(run_raw.get("seed", 0))
+        init = (run_raw.get("model") or {}).get("init")
+        naming = [o for o in rest if o.split("=", 1)[0].strip() not in _NAMING_SKIPS]
+        combo = tuple(o for o in rest if o.split("=", 1)[0] in grid_keys and o.split("=", 1)[0] != "seed")
+        if _RUN_KEY in pseudo:
+            name = pseudo[_RUN_KEY] + "".join(run_name({"name": "l1"}, [o])[2:] for o in combo)
+        else:
+            name = run_name(run_raw.get("loss", {}), naming)
+        if seed != base_seed:
+            name += f"-seed{seed}"
+        planned.append(SweepRun(name, pseudo.get(_RUN_KEY), rest, seed, combo, init=init))
+    names = [r.name for r in planned]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ConfigError(f"two runs of the sweep would share the folder {duplicated[0]!r}; give them run=NAME")
+    for run in planned:
+        if isinstance(run.init, str) and run.init.startswith("@"):
+            target = run.init[1:]
+            matches = [r for r in planned if r.entry == target and r.seed == run.seed and r.combo == run.combo]
+            if not matches:
+                raise ConfigError(
+                    f"run {run.name}: model.init=@{target} names no run of this sweep with seed {run.seed} "
+                    f"(entries are named with run=NAME)"
+                )
+            run.depends_on = matches[0].name
+    by_name = {r.name: r for r in planned}
+    ordered: list[SweepRun] = []
+
+    def visit(run: SweepRun, chain: tuple[str, ...]) -> None:
+        if run in ordered:
+            return
+        if run.name in chain:
+            raise ConfigError(f"model.init forms a cycle: {' -> '.join((*chain, run.name))}")
+        if run.depends_on:
+            visit(by_name[run.depends_on], (*chain, run.name))
+        ordered.append(run)
+
+    for run in planned:
+        visit(run, ())
+    return ordered
+
+
+class _Eta:
+    """Time left for the whole sweep, from the seconds per step measured on the runs trained so far
+    (per loss name, else over all runs; scaled by the steps each remaining run still needs)."""
+
+    def __init__(self) -> None:
+        self.per_loss: dict[str, list[float]] = {}
+
+    def record(self, loss: str, steps: int, seconds: float) -> None:
+        if steps > 0:
+            self.per_loss.setdefault(loss, []).append(seconds / steps)
+
+    def left(self, remaining: list[tuple[str, int]]) -> float | None:
+        every = [v for values in self.per_loss.values() for v in values]
+        if not every:
+            return None
+        overall = sum(every) / len(every)
+        total = 0.0
+        for loss, steps in remaining:
+            known = self.per_loss.get(loss)
+            total += steps * (sum(known) / len(known) if known else overall)
+        return total
+
+
+def _remaining_steps(config) -> int:
+    from pdloss.train.checkpoint import load_checkpoint
+
+    run_dir = Path(config.output)
+    if (run_dir / "DONE").exists():
+        return 0
+    last = run_dir / "checkpoints" / "last.pt"
+    done = int(load_checkpoint(last)["step"]) if last.exists() else 0
+    return max(0, config.train.iterations - done)
+
+
+def _hms(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def sweep(
@@ -71,61 +210,123 @@ def sweep(
     base_overrides: list[str] | None = None,
     device: str | None = None,
     skip_eval: bool = False,
+    images: str | None = None,
 ) -> Path:
-    """Train and evaluate every run of the sweep; returns the folder of the gathered table."""
-    from pdloss.train.evaluation import evaluate_run, write_results
-    from pdloss.train.figures import crop_grid, feature_cdf_plot
+    """Train and evaluate every run of the sweep; returns the folder of the gathered table.
+
+    ``images``: also (or, for finished runs, only) evaluate every run on this data source (a
+    folder, ``offline:test``...) and write ``results-TAG.*`` (:func:`~pdloss.train.evaluation.images_tag`).
+    """
+    from pdloss.train.evaluation import evaluate_run, images_tag
     from pdloss.train.trainer import train
 
     raw = apply_overrides(load_raw(config_path), base_overrides or [])
-    runs = expand_runs(raw.pop("sweep", []) or [], grid or [])
+    planned = plan_runs(raw, grid)
+    raw.pop("sweep", None)
     root = Path(raw["output"])
-    run_dirs, labels, rows, records = [], [], [], []
-    for index, overrides in enumerate(runs, start=1):
-        run_raw = apply_overrides(raw, overrides)
-        name = run_name(run_raw.get("loss", {}), overrides)
-        run_raw["name"] = f"{raw['name']}/{name}"
-        run_raw["output"] = str(root / name)
-        config = config_from_dict(run_raw)
+    configs = []
+    for run in planned:
+        run_raw = apply_overrides(raw, run.overrides)
+        if run.depends_on:
+            run_raw.setdefault("model", {})["init"] = str(root / run.depends_on)
+        run_raw["name"] = f"{raw['name']}/{run.name}"
+        run_raw["output"] = str(root / run.name)
+        configs.append(config_from_dict(run_raw))
+    eta, started = _Eta(), time.perf_counter()
+    for index, (run, config) in enumerate(zip(planned, configs, strict=True), start=1):
         run_dir = Path(config.output)
-        print(f"[{index}/{len(runs)}] {config.loss_label}: {run_dir}", file=sys.stderr)
-        if not (run_dir / "DONE").exists():
+        remaining = [(str(c.loss.get("name")), _remaining_steps(c)) for c in configs[index - 1 :]]
+        left = eta.left(remaining)
+        tail = f"; sweep time left ~{_hms(left)} (training)" if left is not None else ""
+        init = f" from {run.depends_on}" if run.depends_on else ""
+        print(f"[{index}/{len(planned)}] {config.loss_label}{init}: {run_dir}{tail}", file=sys.stderr)
+        if remaining[0][1] > 0:
+            t0 = time.perf_counter()
             train(config, resume=(run_dir / "checkpoints" / "last.pt").exists(), device=device)
-        if skip_eval:
-            continue
-        metrics_file = run_dir / "eval" / "metrics.json"
-        checkpoint = run_dir / "checkpoints" / "last.pt"
-        if metrics_file.exists() and metrics_file.stat().st_mtime >= checkpoint.stat().st_mtime:
-            record = json.loads(metrics_file.read_text())
-        else:
-            record = evaluate_run(run_dir, device=device or "cpu", fid_cache_dir=root)
-        records.append(record)
-        rows.append(record["row"])
-        run_dirs.append(run_dir)
-        labels.append(config.loss_label)
-    if skip_eval or not records:
+            eta.record(str(config.loss.get("name")), remaining[0][1], time.perf_counter() - t0)
+    print(f"sweep trained in {_hms(time.perf_counter() - started)}", file=sys.stderr)
+    if skip_eval:
         return root
-    first = config_from_dict(apply_overrides(raw, runs[0]))
+    sources = [None] if images is None else [None, images]
+    for source in sources:
+        tag = images_tag(source) if source is not None else None
+        records = []
+        for run, config in zip(planned, configs, strict=True):
+            run_dir = Path(config.output)
+            metrics_file = run_dir / (f"eval-{tag}" if tag else "eval") / "metrics.json"
+            checkpoint = run_dir / "checkpoints" / "last.pt"
+            if metrics_file.exists() and metrics_file.stat().st_mtime >= checkpoint.stat().st_mtime:
+                record = json.loads(metrics_file.read_text())
+            else:
+                record = evaluate_run(run_dir, device=device or "cpu", fid_cache_dir=root, images=source)
+            records.append((run, config, record))
+        gather(root, raw, records, tag=tag)
+        if tag:
+            print((root / f"results-{tag}.md").read_text())
+    return root
+
+
+def gather(root: Path, raw: dict, records: list, tag: str | None = None) -> None:
+    """The sweep's table (``results[-TAG].md|csv|json``), crop grid, feature CDFs and
+    perception-distortion plot, from each run's evaluation record."""
+    from pdloss.train.evaluation import write_results
+    from pdloss.train.figures import crop_grid, feature_cdf_plot
+
+    first = records[0][1]
     metrics = list(first.evaluate.metrics)
     weights, unavailable, notes = {}, {}, []
-    for record in records:
+    for _, _, record in records:
         weights.update(record["weights"])
         unavailable.update(record["unavailable"])
         notes += [n for n in record["notes"] if n not in notes]
-    extra = records[0]["extra_rows"]
-    write_results(root, [*extra, *rows], metrics, weights, unavailable, notes, title=f"{first.task}: {raw['name']}")
-    crop_grid(run_dirs, labels, root / "crops.png", crop=first.evaluate.grid_crop)
+    rows = [record["row"] for _, _, record in records]
+    labels = _unique_labels(records)
+    for row, label in zip(rows, labels, strict=True):
+        row["label"] = label
+    extra = records[0][2]["extra_rows"]
+    suffix = f"-{tag}" if tag else ""
+    source = records[0][2].get("images_source", "")
+    write_results(
+        root,
+        [*extra, *rows],
+        metrics,
+        weights,
+        unavailable,
+        notes,
+        title=f"{first.task}: {raw['name']}" + (f" on {source}" if source else ""),
+        name=f"results{suffix}",
+    )
+    run_dirs = [Path(config.output) for _, config, _ in records]
+    eval_name = f"eval{suffix}"
+    crop_grid(
+        run_dirs,
+        labels,
+        root / f"crops{suffix}.png",
+        crop=first.evaluate.grid_crop,
+        eval_name=eval_name,
+        zoom=first.evaluate.grid_zoom,
+        windows=first.evaluate.grid_windows,
+    )
     loss_weights = [str(r["loss_weights"]).split(" ")[0] for r in rows if r.get("loss_weights")]
     cdf_weights = first.evaluate.cdf_weights or (loss_weights[0] if loss_weights else "vgg16-hed")
     try:
         feature_cdf_plot(
             run_dirs,
             labels,
-            root / "feature_cdf.png",
+            root / f"feature_cdf{suffix}.png",
             cdf_weights,
             first.evaluate.cdf_layer,
             first.evaluate.cdf_channels,
+            eval_name=eval_name,
         )
     except Exception as exc:  # the plot needs VGG weights; the table stands without it
         print(f"feature CDF plot skipped: {exc}", file=sys.stderr)
-    return root
+
+
+def _unique_labels(records: list) -> list[str]:
+    """The table's row names: the loss and weight, with the run's name where two runs share them."""
+    labels = [config.loss_label for _, config, _ in records]
+    return [
+        f"{label} [{run.name}]" if labels.count(label) > 1 else label
+        for label, (run, _, _) in zip(labels, records, strict=True)
+    ]

@@ -80,6 +80,52 @@ def build_model_from_config(config: Config) -> torch.nn.Module:
     return build_model(config.model.name, task=config.task, **options)
 
 
+def _model_signature(config: Config) -> dict:
+    """What must agree for one run's weights to start another: network, options, task, pattern."""
+    pattern = None
+    if config.task == "demosaic":
+        default = str(make_degradation("demosaic", **config.task_options).pattern).lower()
+        pattern = str(config.model.options.get("pattern", default)).lower()
+    return {
+        "model": config.model.name,
+        "options": {k: v for k, v in config.model.options.items() if k != "pattern"},
+        "task": config.task,
+        "pattern": pattern,
+    }
+
+
+def init_model_from(model: torch.nn.Module, config: Config, source: str | os.PathLike) -> dict:
+    """Load the model weights of a run folder or checkpoint into ``model`` (``model.init``).
+
+    Only the network's weights are taken: the optimiser, schedule, step and RNG start fresh.
+    An architecture, task or Bayer-pattern mismatch is refused naming both sides.
+
+    Returns:
+        The source checkpoint's payload (its ``step`` and ``config``).
+    """
+    path = Path(source)
+    if str(source).startswith("@"):
+        raise PdlossError(
+            f"model.init={source} names a run of a sweep; it is resolved by `pdloss sweep`, not by `pdloss train`"
+        )
+    payload = load_checkpoint(path)
+    try:
+        source_config = config_from_dict(payload["config"])
+    except PdlossError as exc:
+        raise PdlossError(f"model.init={source}: its config is not readable ({exc})") from None
+    mine, theirs = _model_signature(config), _model_signature(source_config)
+    for key in ("model", "options", "task", "pattern"):
+        if mine[key] != theirs[key]:
+            raise PdlossError(
+                f"model.init={source} does not fit this run: its {key} is {theirs[key]!r}, this run's is {mine[key]!r}"
+            )
+    try:
+        model.load_state_dict(payload["model"])
+    except RuntimeError as exc:
+        raise PdlossError(f"model.init={source}: the weights do not fit this model ({exc})") from None
+    return payload
+
+
 class _IndexBatches:
     """Batches of (epoch, index) keys from a StepSampler, starting at a given step."""
 
@@ -118,6 +164,8 @@ class Trainer:
         self.sampler = StepSampler(len(self.train_set), config.data.batch, config.seed, self.dist.rank, self.dist.world)
 
         self.model = build_model_from_config(config).to(self.device)
+        if config.model.init:
+            init_model_from(self.model, config, config.model.init)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.loss = build_loss_from_config(config, self.device)
@@ -282,6 +330,17 @@ class Trainer:
         config_file.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
 
     def run(self, resume: bool = False) -> Path:
+        """Train to ``train.iterations`` (from the last checkpoint with ``resume``).
+
+        One writer per run folder: rank 0 (the only writer under torchrun) holds the folder's OS
+        lock for the whole run, so a second ``pdloss train`` on it fails at once naming this one.
+        """
+        from pdloss.train.lock import run_lock
+
+        with run_lock(self.run_dir, "train") if self.dist.main else nullcontext():
+            return self._run_locked(resume)
+
+    def _run_locked(self, resume: bool) -> Path:
         self._prepare_run_dir(resume)
         if resume and (self.run_dir / "checkpoints" / "last.pt").exists():
             self.load_state(load_checkpoint(self.run_dir, self.device))

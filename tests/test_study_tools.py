@@ -1,0 +1,222 @@
+"""The tools of a loss comparison: the fixed photo split, fine-tuning from another run's weights
+(``model.init``, also between the runs of a sweep), and scoring a run on any folder of images."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from pdloss.data.builtin import BUILTIN_PHOTOS
+from pdloss.data.debian import load_manifest
+from pdloss.data.split import SUBSETS, load_split, parse_subsets, split_counts, split_names
+from pdloss.errors import InputError, PdlossError
+from pdloss.train.checkpoint import load_checkpoint
+from pdloss.train.config import ConfigError, apply_overrides, config_from_dict, load_raw
+from pdloss.train.sweep import plan_runs
+from pdloss.train.trainer import Trainer, train
+
+# -- the split ------------------------------------------------------------------------------
+
+
+def test_split_is_disjoint_and_covers_every_offline_photo():
+    sets = load_split()["sets"]
+    assert set(sets["builtin"]) == set(BUILTIN_PHOTOS)
+    assert set(sets["debian-photos"]) == set(load_manifest()["files"])
+    for split_set in ("builtin", "debian-photos", "offline"):
+        parts = [set(split_names(split_set, (s,))) for s in SUBSETS]
+        assert all(parts), f"{split_set}: an empty subset"
+        assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    every = set(sets["builtin"]) | set(sets["debian-photos"])
+    assert set().union(*(split_names("offline", (s,)) for s in SUBSETS)) == every
+    assert sum(split_counts()["offline"].values()) == len(every) == 46
+
+
+def test_split_keeps_scene_pairs_together_and_follows_its_rule():
+    """A scene photographed twice never has one view in training and the other in test, and the
+    manifest is what its stated rule gives (the hash order of groups), not a hand-picked list."""
+    for entries in load_split()["sets"].values():
+        by_group: dict[str, set[str]] = {}
+        for entry in entries.values():
+            by_group.setdefault(entry["group"], set()).add(entry["subset"])
+        assert all(len(subsets) == 1 for subsets in by_group.values())
+        groups = sorted(by_group, key=lambda g: hashlib.sha256(g.encode()).hexdigest())
+        n = len(groups)
+        test, valid = round(0.26 * n), round(0.22 * n)
+        expected = ["test"] * test + ["valid"] * valid + ["train"] * (n - test - valid)
+        assert [next(iter(by_group[g])) for g in groups] == expected
+    pairs = {("motorcycle_left", "motorcycle_right"), ("opencv-aloeL.jpg", "opencv-aloeR.jpg")}
+    sets = load_split()["sets"]
+    for a, b in pairs:
+        entries = sets["builtin"] if a in sets["builtin"] else sets["debian-photos"]
+        assert entries[a]["subset"] == entries[b]["subset"]
+
+
+def test_split_sources_resolve_and_refuse_unknown_subsets(monkeypatch, tmp_path):
+    from pdloss.data.sources import resolve_images
+
+    train_files = resolve_images("builtin:train")
+    assert [p.stem for p in train_files] == [Path(n).stem for n in split_names("builtin", ("train",))]
+    both = resolve_images("builtin:train+valid")
+    assert len(both) == len(train_files) + len(split_names("builtin", ("valid",)))
+    with pytest.raises(InputError, match="unknown split subset"):
+        parse_subsets("tset")
+    monkeypatch.setenv("PDLOSS_HOME", str(tmp_path))  # no debian-photos here
+    with pytest.raises(InputError, match="pdloss data fetch debian-photos"):
+        resolve_images("offline:test")
+
+
+def test_div2k_split(monkeypatch, tmp_path):
+    from pdloss.data.sources import resolve_images
+
+    for folder, numbers in (("DIV2K_train_HR", range(1, 801)), ("DIV2K_valid_HR", range(801, 804))):
+        (tmp_path / folder).mkdir()
+        for n in numbers:
+            (tmp_path / folder / f"{n:04d}.png").write_bytes(b"")
+    monkeypatch.setenv("PDLOSS_DIV2K", str(tmp_path))
+    train_files, valid, test = (resolve_images(f"div2k:{s}") for s in SUBSETS)
+    assert (len(train_files), len(valid), len(test)) == (700, 100, 3)
+    assert train_files[-1].stem == "0700" and valid[0].stem == "0701" and test[0].stem == "0801"
+
+
+def test_data_list_shows_the_split(capsys):
+    from pdloss.cli import main
+
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "offline" in out and "train" in out and "valid" in out and "test" in out
+    counts = split_counts()["offline"]
+    assert f"{counts['train']:>6} {counts['valid']:>6} {counts['test']:>6}" in out
+
+
+# -- model.init -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        base = rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)
+        Image.fromarray(base).resize((48, 48), Image.BICUBIC).save(folder / f"p{i}.png")
+    return folder
+
+
+def tiny(photos, output, **changes):
+    raw = {
+        "task": "denoise",
+        "task_options": {"sigma": 25},
+        "name": "tiny",
+        "seed": 3,
+        "output": str(output),
+        "data": {"train": str(photos), "crop": 16, "batch": 2, "valid_crop": 32},
+        "model": {"name": "small-unet", "options": {"widths": [8, 8, 8]}},
+        "loss": {"name": "l1"},
+        "optim": {"lr": 1e-2},
+        "train": {"iterations": 2, "log_every": 1, "valid_every": 2, "checkpoint_every": 2, "amp": "none"},
+        "evaluate": {"metrics": ["psnr"], "grid_crop": 16, "cdf_weights": "random", "cdf_layer": "relu1_2"},
+    }
+    for key, value in changes.items():
+        raw = apply_overrides(raw, [f"{key}={json.dumps(value)}"])
+    return raw
+
+
+def test_init_starts_exactly_from_the_source_weights(photos, tmp_path):
+    source = train(tiny(photos, tmp_path / "a"), progress=False)
+    payload = load_checkpoint(source)
+    raw = tiny(photos, tmp_path / "b", **{"model.init": str(source), "seed": 7, "optim.lr": 1e-3})
+    trainer = Trainer(config_from_dict(raw), progress=False)
+    for key, value in payload["model"].items():
+        assert torch.equal(trainer.model.state_dict()[key], value), key
+    # A fresh optimiser and schedule: nothing but the weights is taken from the source.
+    assert payload["step"] == 2 and payload["optimizer"]["state"]
+    assert trainer.step == 0 and trainer.scheduler.last_epoch == 0 and not trainer.optimizer.state
+    # The first step's loss is the source model's loss on the same batch.
+    degraded, target = trainer.train_set[(0, 0)]
+    degraded, target = degraded[None], target[None]
+    from pdloss.train.evaluation import load_run
+
+    _, source_model, _, _ = load_run(source)
+    with torch.no_grad():
+        expected = (source_model(degraded) - target).abs().mean().item()
+    assert trainer.train_step(degraded, target)["loss"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_init_refuses_a_mismatch_naming_both_sides(photos, tmp_path):
+    source = train(tiny(photos, tmp_path / "a"), progress=False)
+    wider = tiny(photos, tmp_path / "b", **{"model.init": str(source), "model.options.widths": [8, 16, 8]})
+    expected = r"options is \{'widths': \[8, 8, 8\]\}, this run's is \{'widths': \[8, 16, 8\]\}"
+    with pytest.raises(PdlossError, match=expected):
+        train(wider, progress=False)
+    other_task = tiny(photos, tmp_path / "c", **{"model.init": str(source), "task": "jpeg", "task_options": {}})
+    with pytest.raises(PdlossError, match="its task is 'denoise', this run's is 'jpeg'"):
+        train(other_task, progress=False)
+    with pytest.raises(PdlossError, match="no checkpoint"):
+        train(tiny(photos, tmp_path / "d", **{"model.init": str(tmp_path / "nowhere")}), progress=False)
+
+
+def test_init_refuses_another_bayer_pattern(photos, tmp_path):
+    raw = tiny(photos, tmp_path / "a", task="demosaic", task_options={"pattern": "RGGB"})
+    source = train(raw, progress=False)
+    other = tiny(photos, tmp_path / "b", task="demosaic", task_options={"pattern": "GRBG"})
+    other["model"]["init"] = str(source)
+    with pytest.raises(PdlossError, match="its pattern is 'rggb', this run's is 'grbg'"):
+        train(other, progress=False)
+
+
+def test_sweep_plans_a_shared_init_per_seed_first():
+    raw = {
+        "task": "denoise",
+        "seed": 0,
+        "output": "x",
+        "sweep": [
+            ["loss=pdl", "loss.weight=0.1", "model.init=@pre", "seed=0,1"],
+            ["run=pre", "loss=l1", "seed=0,1"],
+            ["run=scratch", "loss=l1"],
+        ],
+    }
+    planned = plan_runs(raw)
+    assert [r.name for r in planned] == ["pre", "pdl-0.1", "pre-seed1", "pdl-0.1-seed1", "scratch"]
+    assert [r.depends_on for r in planned] == [None, "pre", None, "pre-seed1", None]
+    bad = {**raw, "sweep": [["loss=pdl", "model.init=@nothing"]]}
+    with pytest.raises(ConfigError, match=r"model\.init=@nothing names no run"):
+        plan_runs(bad)
+    cycle = {**raw, "sweep": [["run=a", "model.init=@b"], ["run=b", "model.init=@a"]]}
+    with pytest.raises(ConfigError, match="cycle"):
+        plan_runs(cycle)
+    same = {**raw, "sweep": [["loss=l1"], ["loss=l1"]]}
+    assert len(plan_runs(same)) == 1  # the same overrides are one run
+
+
+def test_sweep_trains_a_shared_init_once_and_fine_tunes_from_it(photos, tmp_path):
+    from pdloss.cli import main
+
+    raw = tiny(photos, tmp_path / "sweep")
+    raw["sweep"] = [
+        ["run=pre", "loss=l1", "train.iterations=3"],
+        ["run=a", "loss=l1", "model.init=@pre"],
+        ["run=b", "loss=l1", "optim.lr=0.001", "model.init=@pre"],
+    ]
+    config_file = tmp_path / "sweep.yaml"
+    config_file.write_text(yaml.safe_dump(raw))
+    assert main(["sweep", str(config_file), "--no-eval"]) == 0
+    root = tmp_path / "sweep"
+    pre_mtime = (root / "pre" / "checkpoints" / "last.pt").stat().st_mtime_ns
+    for name in ("a", "b"):
+        config = yaml.safe_load((root / name / "config.yaml").read_text())
+        assert config["model"]["init"] == str(root / "pre")
+    assert load_checkpoint(root / "pre")["step"] == 3 and load_checkpoint(root / "a")["step"] == 2
+    assert main(["sweep", str(config_file), "--no-eval"]) == 0  # resuming: nothing is trained again
+    assert (root / "pre" / "checkpoints" / "last.pt").stat().st_mtime_ns == pre_mtime
+
+
+def test_shipped_laptop_presets_plan():
+    for path in sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("laptop-*.yaml")):
+        planned = plan_runs(load_raw(path))
+        assert any(r.depends_on for r in planned), path.name
