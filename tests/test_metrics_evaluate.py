@@ -112,3 +112,35 @@ def test_fid_is_a_set_metric_with_cached_reference(folders, tmp_path):
         evaluate(pred_dir, ref_dir, metrics=["fid"], fid_patch_size=64, fid_reference_stats=stats, progress=False)
     same = evaluate(ref_dir, ref_dir, metrics=["fid"], fid_patch_size=96, progress=False)
     assert same.mean["fid"] == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.registry
+@pytest.mark.skipif(fid_weights.torchscript_path() is None, reason=f"needs {fid_weights.TORCHSCRIPT_PIP}")
+def test_kid_on_the_command_line_and_from_features(folders, tmp_path, capsys):
+    import numpy as np
+
+    from pdloss.metrics import set_metric_from_features
+    from pdloss.metrics.evaluate import format_csv, format_markdown
+
+    pred_dir, ref_dir = folders
+    code = main(["evaluate", "--pred", str(pred_dir), "--ref", str(ref_dir), "--metrics", "kid,fid",
+                 "--fid-patch", "96", "--json", "--no-progress"])  # fmt: skip
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert list(data["mean"]) == ["kid", "kid_std", "fid"]
+    assert set(data["per_image"]["coffee"]) == set()  # set metrics only: nothing per image
+    # 4 patches per side: every KID subset is the whole set (std 0); so few samples make the
+    # unbiased estimate noisy enough to be negative, so only its presence is checked here.
+    assert isinstance(data["mean"]["kid"], float) and data["mean"]["kid_std"] == 0.0
+    # The features file reproduces the printed FID and KID (real Inception, 2x2 tiles per set).
+    out = tmp_path / "features.npz"
+    result = evaluate(pred_dir, ref_dir, metrics=["fid", "kid"], fid_patch_size=96, features_out=out, progress=False)
+    with np.load(out) as f:
+        assert f["pred_features"].shape == (4, 2048) and list(f["stems"]) == ["astronaut", "coffee"]
+        assert f["ref_image"].tolist() == [0, 0, 1, 1]
+        assert set_metric_from_features("fid", f["pred_features"], f["ref_features"]) == data["mean"]["fid"]
+        assert set_metric_from_features("kid", f["pred_features"], f["ref_features"]) == data["mean"]["kid"]
+    assert result.mean["kid"] == data["mean"]["kid"]
+    table = format_markdown(result)
+    assert "| kid ↓ | lower |" in table and f"{data['mean']['kid']:.5f} ± 0.00000" in table
+    assert format_csv(result).splitlines()[0] == "image,fid,kid,kid_std"

@@ -1,4 +1,4 @@
-"""Image quality metrics of the paper: PSNR, SSIM, MS-SSIM, LPIPS, NIQE, FID.
+"""Image quality metrics of the paper: PSNR, SSIM, MS-SSIM, LPIPS, NIQE, FID, and KID.
 
 Each matches its reference implementation (see docs/metrics.md for how each was checked).
 Heavy parts (networks, parameter files) load on first use; nothing downloads unless asked.
@@ -9,8 +9,17 @@ from __future__ import annotations
 from pdloss.degradations.resize import imresize
 from pdloss.metrics.color import rgb_to_y
 from pdloss.metrics.evaluate import METRICS, EvaluationResult, evaluate
-from pdloss.metrics.fid import FID, FeatureStatistics, frechet_distance, load_statistics, save_statistics
+from pdloss.metrics.fid import (
+    FID,
+    FeatureStatistics,
+    InceptionFeatures,
+    fid_from_features,
+    frechet_distance,
+    load_statistics,
+    save_statistics,
+)
 from pdloss.metrics.fid_weights import install_fid_weights, load_fid_weights
+from pdloss.metrics.kid import KID, kid_from_features, set_metric_from_features
 from pdloss.metrics.lpips import LPIPS, lpips_status
 from pdloss.metrics.niqe import NIQE, niqe
 from pdloss.metrics.niqe_params import install_niqe_params, niqe_params_path
@@ -19,6 +28,7 @@ from pdloss.metrics.ssim import MSSSIM, SSIM, ms_ssim, ssim
 
 __all__ = [
     "FID",
+    "KID",
     "LPIPS",
     "METRICS",
     "MSSSIM",
@@ -27,11 +37,14 @@ __all__ = [
     "SSIM",
     "EvaluationResult",
     "FeatureStatistics",
+    "InceptionFeatures",
     "evaluate",
+    "fid_from_features",
     "frechet_distance",
     "imresize",
     "install_fid_weights",
     "install_niqe_params",
+    "kid_from_features",
     "load_fid_weights",
     "load_statistics",
     "lpips_status",
@@ -41,5 +54,6 @@ __all__ = [
     "psnr",
     "rgb_to_y",
     "save_statistics",
+    "set_metric_from_features",
     "ssim",
 ]

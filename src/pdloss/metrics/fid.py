@@ -182,12 +182,55 @@ def fid_from_statistics(s1: FeatureStatistics, s2: FeatureStatistics | tuple[np.
     return frechet_distance(s1.mean(), s1.covariance(), mu2, sigma2)
 
 
-def save_statistics(path: str | os.PathLike, mu: np.ndarray, sigma: np.ndarray, **meta: object) -> Path:
-    """Store statistics as pytorch-fid's ``.npz`` (keys ``mu``, ``sigma``) plus metadata strings."""
+def fid_from_features(f1: np.ndarray | torch.Tensor, f2: np.ndarray | torch.Tensor) -> float:
+    """FID between two sets of feature rows ``(N1, D)``, ``(N2, D)`` (N >= 2 each).
+
+    The same statistics and formulas as :func:`pdloss.metrics.evaluate` uses, so the value equals
+    what ``evaluate`` reports for the features it extracted.
+    """
+    f1 = f1.detach().cpu().numpy() if isinstance(f1, torch.Tensor) else np.asarray(f1)
+    f2 = f2.detach().cpu().numpy() if isinstance(f2, torch.Tensor) else np.asarray(f2)
+    if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1] or min(len(f1), len(f2)) < 2:
+        raise InputError(f"FID needs two feature sets (N >= 2, same width), got {f1.shape} and {f2.shape}")
+    if len(f1) <= f1.shape[1] and len(f2) <= f2.shape[1]:
+        # What fid_from_statistics does with kept rows, without first accumulating the D x D
+        # outer products (a bootstrap calls this thousands of times).
+        return frechet_distance_low_rank(f1.astype(np.float64), f2.astype(np.float64))
+    s1, s2 = FeatureStatistics(f1.shape[1]), FeatureStatistics(f2.shape[1])
+    s1.update(f1)
+    s2.update(f2)
+    return fid_from_statistics(s1, s2)
+
+
+def save_statistics(
+    path: str | os.PathLike,
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    *,
+    features: np.ndarray | None = None,
+    image: np.ndarray | None = None,
+    stems: list[str] | None = None,
+    **meta: object,
+) -> Path:
+    """Store statistics as pytorch-fid's ``.npz`` (keys ``mu``, ``sigma``) plus metadata strings.
+
+    Optionally also the feature rows themselves (``features`` ``(N, 2048)`` float32, ``image``
+    ``(N,)`` int64 index into ``stems``), which KID and the per-image bootstraps need; pytorch-fid
+    reads such a file as usual (it looks only at ``mu`` and ``sigma``).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez(tmp, mu=mu, sigma=sigma, **{f"meta_{k}": np.array(str(v)) for k, v in meta.items()})
+    arrays: dict[str, np.ndarray] = {"mu": mu, "sigma": sigma}
+    if features is not None:
+        if image is None or stems is None or len(image) != len(features):
+            raise InputError("cached features need their image indices and the image stems")
+        arrays.update(
+            features=np.asarray(features, np.float32),
+            image=np.asarray(image, np.int64),
+            stems=np.array(list(stems), dtype=str),
+        )
+    np.savez(tmp, **arrays, **{f"meta_{k}": np.array(str(v)) for k, v in meta.items()})
     os.replace(tmp, path)
     return path
 
@@ -203,8 +246,22 @@ def load_statistics(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, di
     return mu, sigma, meta
 
 
-class FID:
-    """FID calculator holding the Inception network.
+def load_reference_features(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+    """``(features (N, 2048) float32, image (N,) int64, stems)`` cached beside the statistics, or None
+    for a file that holds only ``mu`` and ``sigma`` (pytorch-fid's, or one written for FID alone)."""
+    try:
+        with np.load(path) as data:
+            if "features" not in data.files:
+                return None
+            return data["features"], data["image"].astype(np.int64), [str(s) for s in data["stems"]]
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(f"cannot read the cached features of {path}: {exc}") from exc
+
+
+class InceptionFeatures:
+    """The FID Inception with its preprocessing and patch tiling: images -> 2048-d pool3 rows.
+
+    FID and KID both measure on these rows; this class is their one feature extractor.
 
     Args:
         weights: None for the installed weights, or a file (see
@@ -213,8 +270,6 @@ class FID:
         batch_size: images per forward pass.
         patch_size: None for whole images, or the tile size of the patch mode.
     """
-
-    higher_is_better = False
 
     def __init__(
         self,
@@ -237,7 +292,10 @@ class FID:
 
     @torch.no_grad()
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` in [0, 1] -> ``(N, 2048)`` float32 (N = B, or B * tiles in patch mode)."""
+        """``(B, 3, H, W)`` in [0, 1] -> ``(N, 2048)`` float32 (N = B, or B * tiles in patch mode).
+
+        In patch mode the rows of image b are ``b * tiles ... (b + 1) * tiles - 1`` (row-major tiles).
+        """
         check_image_batch(images, "FID input", value_range=(0.0, 1.0), channels=3)
         if self.patch_size is not None:
             images = extract_patches(images, self.patch_size)
@@ -246,6 +304,31 @@ class FID:
             batch = images[start : start + self.batch_size].to(self.device, torch.float32)
             chunks.append(self.net(inception_input(batch)).cpu())
         return torch.cat(chunks)
+
+    def folder_features(
+        self, folder: str | os.PathLike, progress: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Every image of a folder (sorted by stem) -> ``(features (N, 2048) float32, image (N,)
+        int64 index into stems, stems)``; images may differ in size."""
+        from tqdm import tqdm
+
+        from pdloss.imageio import list_images, read_image
+
+        paths = sorted(list_images(folder), key=lambda p: p.stem)
+        if not paths:
+            raise InputError(f"no image files in {folder}")
+        rows, index = [], []
+        for i, path in enumerate(tqdm(paths, desc="Inception features", disable=not progress, file=sys.stderr)):
+            f = self.features(read_image(path, "RGB")[None]).numpy()
+            rows.append(f)
+            index.append(np.full(len(f), i, dtype=np.int64))
+        return np.concatenate(rows), np.concatenate(index), [p.stem for p in paths]
+
+
+class FID(InceptionFeatures):
+    """FID calculator holding the Inception network (arguments: see :class:`InceptionFeatures`)."""
+
+    higher_is_better = False
 
     def statistics(
         self, images: Iterable[torch.Tensor], progress: bool = False, total: int | None = None
