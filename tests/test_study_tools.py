@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -220,3 +221,116 @@ def test_shipped_laptop_presets_plan():
     for path in sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("laptop-*.yaml")):
         planned = plan_runs(load_raw(path))
         assert any(r.depends_on for r in planned), path.name
+
+
+# -- scoring any folder, tables with intervals, the perception-distortion plot ----------------
+
+
+@pytest.fixture()
+def scored_folder(tmp_path):
+    """Clean photos outside the training data, an unreadable file among them."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    for i in range(3):
+        base = rng.integers(0, 256, (84, 100, 3), dtype=np.uint8)
+        Image.fromarray(base).resize((200, 168), Image.BICUBIC).save(folder / f"m{i}.png")
+    (folder / "broken.png").write_bytes(b"not a png")
+    return folder
+
+
+def test_evaluate_images_scores_another_folder(photos, scored_folder, tmp_path, capsys):
+    from pdloss.cli import main
+
+    run = train(tiny(photos, tmp_path / "run", **{"evaluate.seed": 11}), progress=False)
+    with pytest.warns(UserWarning, match="broken.png"):
+        assert main(["evaluate", str(run), "--images", str(scored_folder), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "| l1 |" in out and "on " + str(scored_folder) in out
+    restored = sorted(p.name for p in (run / "eval-mine" / "restored").glob("*.png"))
+    assert restored == ["m0.png", "m1.png", "m2.png"]
+    record = json.loads((run / "eval-mine" / "metrics.json").read_text())
+    assert record["degradation_seed"] == 11 and record["images_source"] == str(scored_folder)
+    assert (run / "results-mine.md").is_file() and not (run / "eval").exists()
+    # The same seed gives the same degraded inputs: a second evaluation is identical.
+    first = (run / "eval-mine" / "input" / "m1.png").read_bytes()
+    main(["evaluate", str(run), "--images", str(scored_folder), "--no-progress"])
+    assert (run / "eval-mine" / "input" / "m1.png").read_bytes() == first
+
+
+def test_evaluate_images_errors(photos, tmp_path):
+    from pdloss.train.evaluation import evaluate_run
+
+    run = train(tiny(photos, tmp_path / "run"), progress=False)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(PdlossError, match="no image files"):
+        evaluate_run(run, images=empty, progress=False)
+    small = tmp_path / "small"
+    small.mkdir()
+    Image.fromarray(np.zeros((20, 40, 3), np.uint8)).save(small / "tiny.png")
+    with pytest.raises(PdlossError, match=r"tiny\.png \(40x20 px\)"):
+        evaluate_run(run, images=small, progress=False)
+
+
+def test_sweep_images_reference_intervals_and_perception_distortion(photos, scored_folder, tmp_path, capsys):
+    from pdloss.cli import main
+
+    raw = tiny(photos, tmp_path / "sweep", **{"evaluate.metrics": ["psnr", "niqe"], "evaluate.seed": 0, "seed": 0})
+    raw["evaluate"]["grid_zoom"] = 2
+    raw["data"]["valid"] = str(scored_folder)  # NIQE needs images of 96 px blocks
+    raw["sweep"] = [
+        ["run=pre", "loss=l1", "train.iterations=3", "seed=0,1"],
+        ["run=a", "loss=l1", "model.init=@pre", "seed=0,1"],
+        ["run=b", "loss=l1", "optim.lr=0.002", "model.init=@pre", "seed=0,1"],
+    ]
+    config_file = tmp_path / "sweep.yaml"
+    config_file.write_text(yaml.safe_dump(raw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["sweep", str(config_file), "--images", str(scored_folder), "--reference", "a"])
+    assert code == 0
+    out = capsys.readouterr().out
+    root = tmp_path / "sweep"
+    table = (root / "results-mine.md").read_text()
+    assert table in out  # the table for the folder is printed
+    assert "Difference against **l1 [a]**" in table
+    payload = json.loads((root / "results-mine.json").read_text())
+    rows = {r["label"]: r for r in payload["rows"] if "run" in r}
+    assert set(rows) == {"l1 [pre]", "l1 [a]", "l1 [b]"} and rows["l1 [b]"]["seeds"] == [0, 1]
+    # A row's value is the mean over its seeds' evaluations.
+    per_seed = [json.loads((root / n / "eval-mine" / "metrics.json").read_text()) for n in ("b", "b-seed1")]
+    assert rows["l1 [b]"]["psnr"] == pytest.approx(np.mean([r["mean"]["psnr"] for r in per_seed]))
+    # The interval is the paired bootstrap of per-image differences over both seeds.
+    diff = payload["differences"]["b"]["psnr"]["difference"]
+    a_seeds = [json.loads((root / n / "eval-mine" / "metrics.json").read_text()) for n in ("a", "a-seed1")]
+    cells = [
+        b["per_image"][stem]["psnr"] - a["per_image"][stem]["psnr"]
+        for a, b in zip(a_seeds, per_seed, strict=True)
+        for stem in a["per_image"]
+    ]
+    assert diff["mean"] == pytest.approx(np.mean(cells)) and diff["low"] <= diff["mean"] <= diff["high"]
+    assert diff["n_seeds"] == 2 and diff["n_images"] == 3
+    # The perception-distortion data hold every entry's mean and its spread over seeds.
+    pd_data = json.loads((root / "perception_distortion-mine.json").read_text())
+    points = {p["entry"]: p for curve in pd_data["curves"].values() for p in curve}
+    assert set(points) == {"pre", "a", "b"}
+    assert points["b"]["psnr"] == pytest.approx(rows["l1 [b]"]["psnr"])
+    assert points["b"]["psnr_std"] == pytest.approx(np.std([r["mean"]["psnr"] for r in per_seed], ddof=1))
+    assert points["a"]["niqe"] == pytest.approx(rows["l1 [a]"]["niqe"])
+    for name in ("crops-mine.png", "crops.png", "results.md", "perception_distortion-mine.png"):
+        assert (root / name).stat().st_size > 0
+
+
+def test_crop_grid_chooses_textured_windows_on_the_reference(tmp_path):
+    from pdloss.imageio import write_image
+    from pdloss.train.figures import grid_windows
+
+    flat = torch.full((3, 64, 64), 0.5)
+    textured = flat.clone()
+    textured[:, 40:56, 8:24] = torch.rand(3, 16, 16, generator=torch.Generator().manual_seed(0))
+    write_image(tmp_path / "flat.png", flat)
+    write_image(tmp_path / "textured.png", textured)
+    chosen = grid_windows(tmp_path, ["flat", "textured"], crop=16, windows="textured", max_images=1)
+    assert chosen == [("textured", 40, 8, 16)]
+    assert grid_windows(tmp_path, ["flat"], crop=16, windows="centre") == [("flat", 24, 24, 16)]

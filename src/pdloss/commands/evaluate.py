@@ -22,13 +22,20 @@ def register(subparsers) -> None:
     parser.add_argument("run", nargs="?", metavar="RUN_OR_CHECKPOINT",
                         help="a training run folder (or a checkpoint .pt) to restore and evaluate")
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="with RUN: at most N validation images")
+    parser.add_argument(
+        "--images",
+        metavar="DIR_OR_SOURCE",
+        help="with RUN: degrade the clean images of this folder (or data source, e.g. offline:test) with the "
+        "run's task (seed evaluate.seed, recorded), restore and measure them into RUN/eval-TAG/ and "
+        "RUN/results-TAG.md (TAG: the folder's name)",
+    )
     parser.add_argument("--pred", metavar="DIR", help="folder of result images")
     parser.add_argument("--ref", metavar="DIR", help="folder of reference images (same stems)")
     parser.add_argument(
         "--metrics",
         default=None,
         metavar="LIST",
-        help="comma-separated subset of psnr,ssim,ms_ssim,lpips,niqe,fid (default: all)",
+        help="comma-separated subset of psnr,ssim,ms_ssim,lpips,niqe,fid,kid (default: all)",
     )
     parser.add_argument(
         "--color",
@@ -105,16 +112,25 @@ def _run(args: argparse.Namespace) -> int:
         from pdloss.train.evaluation import evaluate_run
 
         metrics = parse_metrics(args.metrics) if args.metrics else None
-        record = evaluate_run(args.run, metrics=metrics, limit=args.limit, device=args.device,
-                              progress=not args.no_progress)
+        from pdloss.train.evaluation import images_tag
+
+        record = evaluate_run(
+            args.run,
+            metrics=metrics,
+            limit=args.limit,
+            device=args.device,
+            progress=not args.no_progress,
+            images=args.images,
+        )
         if args.json:
             print(json.dumps({"mean": record["mean"], "per_image": record["per_image"]}, indent=2))
         else:
             from pathlib import Path
 
+            suffix = f"-{images_tag(args.images)}" if args.images else ""
             run_dir = Path(args.run) if Path(args.run).is_dir() else Path(args.run).parent.parent
-            print((run_dir / "results.md").read_text())
-            print(f"images: {run_dir / 'eval'}; tables: {run_dir / 'results.md'} (.csv, .json)")
+            print((run_dir / f"results{suffix}.md").read_text())
+            print(f"images: {run_dir / f'eval{suffix}'}; tables: {run_dir / f'results{suffix}.md'} (.csv, .json)")
         return 0
     if args.pred is None or args.ref is None:
         args._parser.error("--pred DIR and --ref DIR are both required (or give a RUN_OR_CHECKPOINT)")

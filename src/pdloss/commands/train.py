@@ -36,6 +36,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sweep.add_argument("--device", default=None)
     sweep.add_argument("--no-eval", action="store_true", help="train only")
+    sweep.add_argument(
+        "--images",
+        metavar="DIR_OR_SOURCE",
+        help="also evaluate every run on this folder or data source (e.g. offline:test): results-TAG.md",
+    )
+    sweep.add_argument(
+        "--images-only", action="store_true", help="with --images: evaluate on that source only, not on data.valid"
+    )
+    sweep.add_argument(
+        "--reference",
+        metavar="ENTRY",
+        help="compare every row with this entry (run name without -seedN): paired 95%% intervals",
+    )
+    sweep.add_argument(
+        "--only", action="append", default=None, metavar="ENTRY", help="only this entry and its init (repeatable)"
+    )
     sweep.set_defaults(func=_sweep)
 
 
@@ -52,9 +68,19 @@ def _train(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from pdloss.train.sweep import sweep
 
-    root = sweep(args.config, args.grid, args.overrides, device=args.device, skip_eval=args.no_eval)
-    if not args.no_eval:
+    root = sweep(
+        args.config,
+        args.grid,
+        args.overrides,
+        device=args.device,
+        skip_eval=args.no_eval,
+        images=args.images,
+        reference=args.reference,
+        only=args.only,
+        images_only=args.images_only,
+    )
+    if not args.no_eval and not args.images_only:
         print((root / "results.md").read_text())
         print(f"table:    {root / 'results.md'} (.csv, .json)")
-        print(f"pictures: {root / 'crops.png'}, {root / 'feature_cdf.png'}")
+        print(f"pictures: {root / 'crops.png'}, {root / 'feature_cdf.png'}, {root / 'perception_distortion.png'}")
     return 0

@@ -131,6 +131,7 @@ class EvaluateConfig:
     grid_zoom: int = 1  # crop grids: nearest-neighbour zoom of each crop (2: the 2x zoom of texture figures)
     grid_windows: str = "textured"  # textured (the windows of most reference detail) | centre
     seed: int | None = None  # degradation seed of evaluated images (None: the run's seed); fix it to pair seeds
+    reference: str | None = None  # sweep tables: the entry every row is compared with (paired 95% intervals)
 
 
 @dataclass

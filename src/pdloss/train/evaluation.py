@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -30,11 +31,19 @@ from pdloss.errors import PdlossError
 from pdloss.imageio import write_image
 from pdloss.metrics.evaluate import HIGHER_IS_BETTER, evaluate
 from pdloss.train.checkpoint import load_checkpoint
-from pdloss.train.config import Config, config_from_dict
+from pdloss.train.config import Config, EvaluateConfig, config_from_dict
 from pdloss.train.trainer import build_model_from_config
 
-TABLE_METRICS = ("psnr", "ms_ssim", "lpips", "niqe", "fid")
-METRIC_TITLES = {"psnr": "PSNR", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "niqe": "NIQE", "fid": "FID"}
+TABLE_METRICS = ("psnr", "ms_ssim", "lpips", "niqe", "fid", "kid")
+METRIC_TITLES = {
+    "psnr": "PSNR",
+    "ssim": "SSIM",
+    "ms_ssim": "MS-SSIM",
+    "lpips": "LPIPS",
+    "niqe": "NIQE",
+    "fid": "FID",
+    "kid": "KID",
+}
 
 
 def evaluation_seed(config: Config) -> int:
@@ -65,7 +74,7 @@ def _check_image_sizes(paths: list[Path], min_size: int, source: str) -> list[Pa
         if size is None:
             unreadable.append(str(path))
         elif min(size) < min_size:
-            small.append(f"{path} ({size[0]}x{size[1]} px)")
+            small.append(f"{path} ({size[1]}x{size[0]} px)")
         else:
             kept.append(Path(path))
     if unreadable:
@@ -144,6 +153,7 @@ def evaluate_run(
     progress: bool = True,
     fid_cache_dir: str | Path | None = None,
     images: str | Path | None = None,
+    settings: EvaluateConfig | None = None,
 ) -> dict[str, Any]:
     """Restore the validation set of a run (or ``images``), measure it, write its tables; returns the row.
 
@@ -152,8 +162,33 @@ def evaluate_run(
     ``images``: another data source (a folder, ``offline:test``...): its clean images are degraded
     with the run's task (seed ``evaluate.seed``, recorded), restored and measured into
     ``RUN/eval-TAG/`` and ``RUN/results-TAG.*`` (TAG from :func:`images_tag`).
+    ``settings``: evaluation settings to use instead of the run's own (a sweep evaluates every run
+    with the sweep file's ``evaluate`` section); recorded in ``metrics.json``.
     """
+    from pdloss.train.lock import run_lock
+
     config, model, run_dir, payload = load_run(run_or_checkpoint, device)
+    if settings is not None:
+        config = dataclasses.replace(config, evaluate=settings)
+    # One writer per run folder (re-entrant: a sweep training this run may evaluate it).
+    with run_lock(run_dir, "evaluate"):
+        return _evaluate_locked(
+            config, model, run_dir, payload, metrics, limit, device, progress, fid_cache_dir, images
+        )
+
+
+def _evaluate_locked(
+    config: Config,
+    model: torch.nn.Module,
+    run_dir: Path,
+    payload: dict,
+    metrics: list[str] | None,
+    limit: int | None,
+    device: str | torch.device,
+    progress: bool,
+    fid_cache_dir: str | Path | None,
+    images: str | Path | None,
+) -> dict[str, Any]:
     tag = images_tag(images) if images is not None else None
     out = run_dir / (f"eval-{tag}" if tag else "eval")
     if out.is_dir():
@@ -170,8 +205,11 @@ def evaluate_run(
     # a sweep (same validation set) compute them once and a changed set never reuses stale ones.
     cache_dir = Path(fid_cache_dir) if fid_cache_dir else out
     stats = cache_dir / f"fid-reference-{_folder_digest(out / 'reference')}-p{patch or 'full'}.npz"
-    common = dict(device=device, fid_patch_size=patch, fid_reference_stats=stats if "fid" in metrics else None)
-    result = evaluate(out / "restored", out / "reference", metrics, progress=progress, **common)
+    set_metric = any(m in metrics for m in ("fid", "kid"))
+    common = dict(device=device, fid_patch_size=patch, fid_reference_stats=stats if set_metric else None)
+    # The Inception rows of every image, so FID/KID differences between runs can be bootstrapped.
+    features = out / "inception.npz" if set_metric else None
+    result = evaluate(out / "restored", out / "reference", metrics, progress=progress, features_out=features, **common)
     row = {
         "label": config.loss_label,
         "loss": config.loss.get("name"),
@@ -182,13 +220,7 @@ def evaluate_run(
         "loss_weights": payload.get("weights"),
         **{m: result.mean.get(m) for m in metrics},
     }
-    extra_rows = []
-    if (out / "input").is_dir():
-        inp = evaluate(out / "input", out / "reference", metrics, progress=False, **common)
-        extra_rows.append({"label": "input", **{m: inp.mean.get(m) for m in metrics}})
-    if "niqe" in metrics:
-        ref = evaluate(out / "reference", out / "reference", ["niqe"], progress=False)
-        extra_rows.insert(0, {"label": "reference", "niqe": ref.mean.get("niqe")})
+    extra_rows = _extra_rows(out, metrics, cache_dir, common)
     record = {
         **result.to_json(),
         "weights": result.weights,
@@ -200,6 +232,7 @@ def evaluate_run(
         "images_source": str(images if images is not None else (config.data.valid or config.data.train)),
         "degradation_seed": evaluation_seed(config),
         "crop": config.evaluate.crop,
+        "settings": dataclasses.asdict(config.evaluate),
     }
     (out / "metrics.json").write_text(json.dumps(record, indent=2))
     write_results(
@@ -215,6 +248,25 @@ def evaluate_run(
     return record
 
 
+def _extra_rows(out: Path, metrics: list[str], cache_dir: Path, common: dict) -> list[dict[str, Any]]:
+    """The table's ``reference`` (NIQE) and ``input`` rows, cached by the content of the folders:
+    every run of a sweep sees the same degraded inputs (``evaluate.seed``), so they are measured once."""
+    key = _folder_digest(out / "reference") + (_folder_digest(out / "input") if (out / "input").is_dir() else "")
+    cache = cache_dir / f"extra-rows-{hashlib.sha256((key + ','.join(metrics)).encode()).hexdigest()[:12]}.json"
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    rows = []
+    if (out / "input").is_dir():
+        inp = evaluate(out / "input", out / "reference", metrics, progress=False, **common)
+        rows.append({"label": "input", **{m: inp.mean.get(m) for m in metrics}})
+    if "niqe" in metrics:
+        ref = evaluate(out / "reference", out / "reference", ["niqe"], progress=False)
+        rows.insert(0, {"label": "reference", "niqe": ref.mean.get("niqe")})
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(rows))
+    return rows
+
+
 def _folder_digest(folder: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(folder.glob("*.png")):
@@ -226,6 +278,8 @@ def _folder_digest(folder: Path) -> str:
 def _fmt(value: Any, metric: str) -> str:
     if value is None:
         return "-"
+    if metric == "kid":
+        return f"{value:.4f}"
     return f"{value:.2f}" if metric in ("psnr", "fid") else f"{value:.3f}"
 
 

@@ -8,10 +8,12 @@ into ``OUTPUT/results.md|csv|json`` with ``OUTPUT/crops.png`` and ``OUTPUT/featu
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +92,7 @@ class SweepRun:
     """One run of a sweep: its folder name, entry name, overrides and seed."""
 
     name: str
+    group: str  # the name without ``-seedN``: the runs of one entry over its seeds
     entry: str | None  # the entry's ``run=NAME``, if it has one
     overrides: list[str]  # config overrides (without the pseudo-keys)
     seed: int
@@ -131,9 +134,10 @@ def plan_runs(raw: dict, grid: list[str] | None = None) -> list[SweepRun]:
             name = pseudo[_RUN_KEY] + "".join(run_name({"name": "l1"}, [o])[2:] for o in combo)
         else:
             name = run_name(run_raw.get("loss", {}), naming)
+        group = name
         if seed != base_seed:
             name += f"-seed{seed}"
-        planned.append(SweepRun(name, pseudo.get(_RUN_KEY), rest, seed, combo, init=init))
+        planned.append(SweepRun(name, group, pseudo.get(_RUN_KEY), rest, seed, combo, init=init))
     names = [r.name for r in planned]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -188,6 +192,20 @@ class _Eta:
         return total
 
 
+def _select(planned: list[SweepRun], only: Sequence[str]) -> list[SweepRun]:
+    """The runs of the named entries (by group or run name) and every run they start from."""
+    wanted = {r.name for r in planned if r.group in only or r.name in only}
+    unknown = [o for o in only if not any(o in (r.group, r.name) for r in planned)]
+    if unknown:
+        raise ConfigError(f"--only {unknown[0]!r} names no run of this sweep")
+    by_name = {r.name: r for r in planned}
+    for name in list(wanted):
+        while by_name[name].depends_on:
+            name = by_name[name].depends_on
+            wanted.add(name)
+    return [r for r in planned if r.name in wanted]
+
+
 def _remaining_steps(config) -> int:
     from pdloss.train.checkpoint import load_checkpoint
 
@@ -211,17 +229,27 @@ def sweep(
     device: str | None = None,
     skip_eval: bool = False,
     images: str | None = None,
+    reference: str | None = None,
+    only: Sequence[str] | None = None,
+    images_only: bool = False,
 ) -> Path:
     """Train and evaluate every run of the sweep; returns the folder of the gathered table.
 
     ``images``: also (or, for finished runs, only) evaluate every run on this data source (a
     folder, ``offline:test``...) and write ``results-TAG.*`` (:func:`~pdloss.train.evaluation.images_tag`).
+    ``reference``: the entry (run name without ``-seedN``) the tables compare every row with
+    (default ``evaluate.reference``). ``only``: tabulate only these entries (and train them and
+    the runs they start from). ``images_only``: with ``images``, skip the validation set's evaluation.
     """
     from pdloss.train.evaluation import evaluate_run, images_tag
     from pdloss.train.trainer import train
 
     raw = apply_overrides(load_raw(config_path), base_overrides or [])
     planned = plan_runs(raw, grid)
+    tabulated = None
+    if only:
+        planned = _select(planned, only)
+        tabulated = {r.name for r in planned if r.group in only or r.name in only}
     raw.pop("sweep", None)
     root = Path(raw["output"])
     configs = []
@@ -247,30 +275,46 @@ def sweep(
     print(f"sweep trained in {_hms(time.perf_counter() - started)}", file=sys.stderr)
     if skip_eval:
         return root
-    sources = [None] if images is None else [None, images]
+    sources = [None] if images is None else ([images] if images_only else [None, images])
     for source in sources:
         tag = images_tag(source) if source is not None else None
         records = []
         for run, config in zip(planned, configs, strict=True):
+            if tabulated is not None and run.name not in tabulated:
+                continue  # trained only as the init of a selected run
             run_dir = Path(config.output)
             metrics_file = run_dir / (f"eval-{tag}" if tag else "eval") / "metrics.json"
             checkpoint = run_dir / "checkpoints" / "last.pt"
+            record = None
             if metrics_file.exists() and metrics_file.stat().st_mtime >= checkpoint.stat().st_mtime:
                 record = json.loads(metrics_file.read_text())
-            else:
-                record = evaluate_run(run_dir, device=device or "cpu", fid_cache_dir=root, images=source)
+                # An evaluation made with other settings (crop, metrics, seed...) is done again.
+                if record.get("settings") != dataclasses.asdict(config.evaluate):
+                    record = None
+            if record is None:
+                record = evaluate_run(
+                    run_dir, device=device or "cpu", fid_cache_dir=root, images=source, settings=config.evaluate
+                )
             records.append((run, config, record))
-        gather(root, raw, records, tag=tag)
+        gather(root, raw, records, tag=tag, reference=reference)
         if tag:
             print((root / f"results-{tag}.md").read_text())
     return root
 
 
-def gather(root: Path, raw: dict, records: list, tag: str | None = None) -> None:
-    """The sweep's table (``results[-TAG].md|csv|json``), crop grid, feature CDFs and
+def gather(root: Path, raw: dict, records: list, tag: str | None = None, reference: str | None = None) -> None:
+    """The sweep's table (``results[-TAG].md|csv|json``: one row per entry, the mean over its
+    seeds, and the paired intervals against the ``reference`` entry), crop grid, feature CDFs and
     perception-distortion plot, from each run's evaluation record."""
     from pdloss.train.evaluation import write_results
     from pdloss.train.figures import crop_grid, feature_cdf_plot
+    from pdloss.train.summary import (
+        difference_table,
+        differences,
+        entry_rows,
+        group_entries,
+        perception_distortion_plot,
+    )
 
     first = records[0][1]
     metrics = list(first.evaluate.metrics)
@@ -279,25 +323,34 @@ def gather(root: Path, raw: dict, records: list, tag: str | None = None) -> None
         weights.update(record["weights"])
         unavailable.update(record["unavailable"])
         notes += [n for n in record["notes"] if n not in notes]
-    rows = [record["row"] for _, _, record in records]
-    labels = _unique_labels(records)
-    for row, label in zip(rows, labels, strict=True):
-        row["label"] = label
-    extra = records[0][2]["extra_rows"]
     suffix = f"-{tag}" if tag else ""
-    source = records[0][2].get("images_source", "")
-    write_results(
-        root,
-        [*extra, *rows],
-        metrics,
-        weights,
-        unavailable,
-        notes,
-        title=f"{first.task}: {raw['name']}" + (f" on {source}" if source else ""),
-        name=f"results{suffix}",
-    )
-    run_dirs = [Path(config.output) for _, config, _ in records]
     eval_name = f"eval{suffix}"
+    entries = group_entries(records, eval_name)
+    rows = entry_rows(entries, metrics)
+    if any(len(e.seeds) > 1 for e in entries):
+        notes.append("Rows with several seeds show the mean over their seeds (results.json: seeds, std_over_seeds).")
+    source = records[0][2].get("images_source", "")
+    crop = records[0][2].get("crop")
+    described = f"{source}" + (f", centre {crop} px" if crop else ", whole images")
+    notes.append(f"Evaluated on {described}, degradation seed {records[0][2].get('degradation_seed')}.")
+    extra = records[0][2]["extra_rows"]
+    title = f"{first.task}: {raw['name']}" + (f" on {source}" if source else "")
+    paths = write_results(
+        root, [*extra, *rows], metrics, weights, unavailable, notes, title=title, name=f"results{suffix}"
+    )
+    reference = reference or first.evaluate.reference
+    if reference:
+        diffs = differences(entries, reference, metrics)
+        with paths["md"].open("a") as md:
+            md.write("\n" + difference_table(entries, diffs, reference, metrics))
+        payload = json.loads(paths["json"].read_text())
+        payload["reference"] = reference
+        payload["differences"] = diffs
+        paths["json"].write_text(json.dumps(payload, indent=2))
+    perception_distortion_plot(entries, root / f"perception_distortion{suffix}.png", title=title)
+    # Pictures: the first seed of each entry.
+    run_dirs = [e.eval_dirs[0].parent for e in entries]
+    labels = [e.label for e in entries]
     crop_grid(
         run_dirs,
         labels,
@@ -321,12 +374,3 @@ def gather(root: Path, raw: dict, records: list, tag: str | None = None) -> None
         )
     except Exception as exc:  # the plot needs VGG weights; the table stands without it
         print(f"feature CDF plot skipped: {exc}", file=sys.stderr)
-
-
-def _unique_labels(records: list) -> list[str]:
-    """The table's row names: the loss and weight, with the run's name where two runs share them."""
-    labels = [config.loss_label for _, config, _ in records]
-    return [
-        f"{label} [{run.name}]" if labels.count(label) > 1 else label
-        for label, (run, _, _) in zip(labels, records, strict=True)
-    ]
