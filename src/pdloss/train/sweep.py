@@ -302,6 +302,9 @@ def sweep(
     return root
 
 
+_PER_RUN_NOTES = ("Inception features written to", "FID reference statistics and features read from")
+
+
 def gather(root: Path, raw: dict, records: list, tag: str | None = None, reference: str | None = None) -> None:
     """The sweep's table (``results[-TAG].md|csv|json``: one row per entry, the mean over its
     seeds, and the paired intervals against the ``reference`` entry), crop grid, feature CDFs and
@@ -322,7 +325,8 @@ def gather(root: Path, raw: dict, records: list, tag: str | None = None, referen
     for _, _, record in records:
         weights.update(record["weights"])
         unavailable.update(record["unavailable"])
-        notes += [n for n in record["notes"] if n not in notes]
+        # Per-run file locations belong to each run's own table, not to the sweep's.
+        notes += [n for n in record["notes"] if n not in notes and not n.startswith(_PER_RUN_NOTES)]
     suffix = f"-{tag}" if tag else ""
     eval_name = f"eval{suffix}"
     entries = group_entries(records, eval_name)
