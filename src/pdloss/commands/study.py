@@ -16,16 +16,52 @@ def register(subparsers) -> None:
     sub = parser.add_subparsers(dest="study_command", metavar="ACTION")
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
-    create = sub.add_parser("create", help="pair images by file stem, crop, and store the study design")
+    create = sub.add_parser(
+        "create",
+        help="pair images by file stem, crop, and store the study design",
+        description=(
+            "Create a study from folders of results (--method NAME=DIR, at least two) or from a sweep "
+            "(--from-sweep SWEEP_DIR: each trained run of the sweep's table becomes a method named as in "
+            "the table, with the references of the same evaluation)."
+        ),
+    )
     create.add_argument("study", type=Path, help="study folder (created)")
     create.add_argument(
         "--method",
         action="append",
-        required=True,
+        default=[],
         metavar="NAME=DIR",
-        help="a method's name and its folder of results; give at least two",
+        help="a method's name and its folder of results; at least two without --from-sweep (added after its runs)",
     )
     create.add_argument("--reference", type=Path, help="folder of reference images shown below each pair")
+    create.add_argument(
+        "--from-sweep",
+        type=Path,
+        metavar="SWEEP_DIR",
+        help="a folder written by `pdloss sweep`: its runs' restored images are the methods",
+    )
+    create.add_argument(
+        "--images",
+        metavar="TAG",
+        help="with --from-sweep: the evaluation on another folder (results-TAG.json, RUN/eval-TAG/); "
+        "TAG or that folder's path (its name is the TAG); default the sweep's own evaluation",
+    )
+    create.add_argument(
+        "--run",
+        action="append",
+        default=[],
+        metavar="LABEL_OR_RUN",
+        help="with --from-sweep: only this run (its table label or run folder); repeat, in study order",
+    )
+    create.add_argument(
+        "--run-seed",
+        type=int,
+        metavar="S",
+        help="with --from-sweep: the images of seed S for entries trained with several seeds (default: each's first)",
+    )
+    create.add_argument(
+        "--with-input", action="store_true", help="with --from-sweep: add the degraded input as the method 'input'"
+    )
     create.add_argument(
         "--crop", type=int, default=800, help="square crop side in pixels; 0 = whole image (800)"
     )
@@ -81,17 +117,51 @@ def _emit(text: str, output: Path | None) -> None:
 
 
 def _create(args: argparse.Namespace) -> int:
+    from pdloss.errors import InputError
     from pdloss.study.design import create_study, parse_method_spec
 
+    methods = [parse_method_spec(spec) for spec in args.method]
+    reference, extra_meta = args.reference, None
+    if args.from_sweep is not None:
+        from pdloss.study.sweep import sweep_methods
+
+        if args.reference is not None:
+            raise InputError(
+                "--reference and --from-sweep exclude each other: the references are the sweep evaluation's"
+            )
+        found = sweep_methods(
+            args.from_sweep, images=args.images, with_input=args.with_input, runs=args.run, seed=args.run_seed
+        )
+        methods = [*found.methods, *methods]
+        reference, extra_meta = found.reference, found.meta()
+        print(
+            f"from {found.results}: "
+            + ", ".join(f"{name} <- {path}" for name, path in found.methods)
+            + f"; references from {found.reference}",
+            file=sys.stderr,
+        )
+    else:
+        options = (
+            ("--images", args.images),
+            ("--run", args.run),
+            ("--with-input", args.with_input),
+            ("--run-seed", args.run_seed is not None),
+        )
+        used = [flag for flag, value in options if value]
+        if used:
+            raise InputError(f"{', '.join(used)} need --from-sweep SWEEP_DIR")
+        if len(methods) < 2:
+            raise InputError("give at least two --method NAME=DIR, or --from-sweep SWEEP_DIR")
     summary = create_study(
         args.study,
-        [parse_method_spec(spec) for spec in args.method],
-        reference=args.reference,
+        methods,
+        reference=reference,
         crop=args.crop,
         crop_mode=args.crop_mode,
         questions=args.questions,
         seed=args.seed,
         title=args.title,
+        extra_meta=extra_meta,
     )
     for name, count in summary.skipped.items():
         if count:

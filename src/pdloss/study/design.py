@@ -23,7 +23,13 @@ from pdloss.errors import ImageReadError, InputError
 from pdloss.study.db import DB_NAME, SCHEMA, SCHEMA_VERSION, connect, db_path
 from pdloss.study.paths import crop_relpath
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+\-()]{0,39}$")
+_META_KEYS = (
+    "schema_version", "title", "crop", "crop_mode", "questions_per_rater", "seed", "has_reference",
+    "reference_source", "created_at",
+)
+# Names are stored and reported, never shown to raters; a sweep's table names runs like
+# ``perceptual-l1 (0.02) [scratch-perceptual-l1-0.02]``.
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+\-()\[\]]{0,79}$")
 
 
 @dataclass(frozen=True)
@@ -39,17 +45,23 @@ class StudySummary:
     skipped: dict[str, int]  # method name -> number of its images without a partner
 
 
+def check_method_name(name: str, where: str = "method name") -> str:
+    """``name`` if it is a valid method name (never shown to raters; stored and reported), else an
+    InputError saying what is allowed; ``where`` says where the name came from."""
+    if not _NAME_RE.match(name):
+        raise InputError(
+            f"{where} {name!r} must be 1-80 characters: letters, digits, space and ._+-()[] "
+            "(starting with a letter or digit)"
+        )
+    return name
+
+
 def parse_method_spec(spec: str) -> tuple[str, Path]:
     """``NAME=DIR`` -> (name, folder), with a clear error for anything else."""
     if "=" not in spec:
         raise InputError(f"--method expects NAME=DIR, got {spec!r}")
     name, folder = spec.split("=", 1)
-    name = name.strip()
-    if not _NAME_RE.match(name):
-        raise InputError(
-            f"method name {name!r} must be 1-40 characters: letters, digits, space and ._+-() "
-            "(starting with a letter or digit)"
-        )
+    name = check_method_name(name.strip())
     if not folder:
         raise InputError(f"--method {spec!r} has no folder")
     return name, Path(folder)
@@ -106,6 +118,7 @@ def create_study(
     seed: int = 0,
     title: str | None = None,
     show_progress: bool = True,
+    extra_meta: dict[str, str] | None = None,
 ) -> StudySummary:
     """Create a study in ``folder`` (made if missing; refused if it already holds a study).
 
@@ -118,6 +131,8 @@ def create_study(
         questions: questions per rater (at most pairs x images).
         seed: seeds the random crop positions and the raters' question sets.
         title: study title shown to raters (default: the folder name).
+        extra_meta: more ``key: value`` strings for the ``meta`` table and ``design.json``
+            (``study create --from-sweep`` records the sweep there); may not replace a built-in key.
     """
     from tqdm import tqdm
 
@@ -135,6 +150,9 @@ def create_study(
         raise InputError(f"--questions must be >= 1, got {questions}")
     if db_path(folder).exists():
         raise InputError(f"{folder} already holds a study ({DB_NAME}); choose a new folder")
+    clash = sorted(set(_META_KEYS) & set(extra_meta or {}))
+    if clash:
+        raise InputError(f"extra_meta may not replace the study's own keys {clash}")
 
     listings = {name: _images_by_stem(path) for name, path in methods}
     ref_listing = _images_by_stem(reference) if reference is not None else None
@@ -198,6 +216,7 @@ def create_study(
             "reference_source": str(reference.resolve()) if reference is not None else "",
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        meta.update({str(k): str(v) for k, v in (extra_meta or {}).items()})
         conn.execute("BEGIN")
         conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
         conn.executemany(
@@ -216,9 +235,10 @@ def create_study(
         raise
     conn.close()
     tmp.replace(db_path(folder))
-    (folder / "design.json").write_text(
-        json.dumps({"methods": names, "stems": stems, "crop_boxes_xywh": boxes}, indent=1) + "\n"
-    )
+    design = {"methods": names, "stems": stems, "crop_boxes_xywh": boxes}
+    if extra_meta:
+        design["source"] = dict(extra_meta)
+    (folder / "design.json").write_text(json.dumps(design, indent=1) + "\n")
     return StudySummary(
         folder=folder,
         methods=names,
