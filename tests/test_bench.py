@@ -192,7 +192,9 @@ def test_pdloss_bench_quick_runs(tmp_path, capsys):
     report = json.loads(out.read_text(encoding="utf-8"))
     assert set(report) >= {"machine", "config", "table1", "terms", "scaling", "projections"}
     table = report["table1"][0]
-    assert list(table["rows"]) == ["No-perceptual", "L1", "L2", "CTXDP", "CTXL2", "PDL", "PDL-RSP x1", "PDL-RSP x4"]
+    assert list(table["rows"]) == [
+        "No-perceptual", "L1", "L2", "CTXDP", "CTXL2", "PDL", "PDL-RSP x1", "PDL-RSP x4", "FDL"
+    ]
     assert all(row["step"]["error"] is None for row in table["rows"].values())
     terms = report["terms"]["rows"]
     assert terms["PDL-Id, per-channel loop"]["max_rel_diff"] < 1e-5

@@ -26,7 +26,7 @@ def build(name: str, **kwargs):
 
 
 def test_names_are_the_papers():
-    assert LOSS_NAMES == ("l1", "perceptual-l1", "perceptual-l2", "ctx-dp", "ctx-l2", "pdl", "adversarial")
+    assert LOSS_NAMES == ("l1", "perceptual-l1", "perceptual-l2", "ctx-dp", "ctx-l2", "pdl", "adversarial", "fdl")
 
 
 @pytest.mark.parametrize(

@@ -279,5 +279,6 @@ def perceptual_distance(fu: torch.Tensor, fv: torch.Tensor, p: float = 1, reduct
 
 # The contextual loss's maths lives in its own module; it is part of the functional API.
 from pdloss.contextual import contextual_bilateral_loss, contextual_loss  # noqa: E402
+from pdloss.frequency import frequency_distribution_distance  # noqa: E402
 
-__all__ += ["contextual_bilateral_loss", "contextual_loss"]
+__all__ += ["contextual_bilateral_loss", "contextual_loss", "frequency_distribution_distance"]

@@ -36,6 +36,9 @@ TABLE1_LOSSES: dict[str, tuple[str, dict]] = {
     "PDL": ("pdl", {}),
     "PDL-RSP x1": ("pdl", {"projection": "rsp", "projection_factor": 1}),
     "PDL-RSP x4": ("pdl", {"projection": "rsp", "projection_factor": 4}),
+    # FDL's term (256 5x5 projections of DFT amplitude and phase) on the same layer as the others;
+    # "shrink" only matters for --quick's 4x4 maps.
+    "FDL": ("fdl", {"small_maps": "shrink"}),
 }
 VGG_PASS = "VGG pass only"
 

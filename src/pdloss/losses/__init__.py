@@ -1,6 +1,7 @@
 """Reference-based losses for image restoration, by the names of the paper's tables.
 
 - :class:`ProjectedDistributionLoss` (PDL, the paper's loss, eq. 5)
+- :class:`FrequencyDistributionLoss` (FDL, Ni et al. 2024: the frequency distribution loss baseline)
 - :class:`PerceptualLoss` (Johnson et al., eq. 6: "L1" and "L2")
 - :class:`ContextualLoss` (Mechrez et al.: "CTXDP" and "CTXL2"; CoBi with ``spatial_weight``)
 - :class:`AdversarialLoss` with :class:`SRGANDiscriminator` (the SRGAN baseline)
@@ -13,6 +14,7 @@ from pdloss.losses.adversarial import AdversarialLoss, SRGANDiscriminator
 from pdloss.losses.base import FeatureLoss, pixel_distance
 from pdloss.losses.combined import CombinedLoss
 from pdloss.losses.contextual import ContextualLoss
+from pdloss.losses.fdl import FrequencyDistributionLoss
 from pdloss.losses.pdl import ProjectedDistributionLoss
 from pdloss.losses.perceptual import PerceptualLoss
 from pdloss.losses.registry import LOSS_NAMES, PixelLoss, build_loss
@@ -23,6 +25,7 @@ __all__ = [
     "CombinedLoss",
     "ContextualLoss",
     "FeatureLoss",
+    "FrequencyDistributionLoss",
     "PerceptualLoss",
     "PixelLoss",
     "ProjectedDistributionLoss",

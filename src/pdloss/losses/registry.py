@@ -10,14 +10,18 @@ name               loss
 ``ctx-l2``         :class:`~pdloss.losses.contextual.ContextualLoss`, distance="l2" (CTXL2)
 ``pdl``            :class:`~pdloss.losses.pdl.ProjectedDistributionLoss` (PDL)
 ``adversarial``    :class:`~pdloss.losses.adversarial.AdversarialLoss` (SRGAN)
+``fdl``            :class:`~pdloss.losses.fdl.FrequencyDistributionLoss` (FDL, Ni et al. 2024)
 =================  ==========================================================================
 
 ``build_loss(name, **kwargs)`` passes ``kwargs`` to the class. Common to the feature losses
-(perceptual, ctx, pdl): ``weight`` (lambda), ``pixel_weight``, ``backbone``, ``layers``,
+(perceptual, ctx, pdl, fdl): ``weight`` (lambda), ``pixel_weight``, ``backbone``, ``layers``,
 ``layer_weights``, ``weights`` (e.g. ``"vgg16-hed"``), ``q``, ``reduction``, ``input_range``,
 ``validate``, ``extractor``. Specific ones: perceptual: none (``p`` is fixed by the name);
 ctx: ``bandwidth``, ``max_positions``, ``spatial_weight`` (CoBi), ``seed`` (``distance`` is fixed
 by the name); pdl: ``projection``, ``projection_factor``, ``seed``, ``resample``, ``p``;
+fdl (VGG19 and pixel_weight=0 by default): ``num_proj``, ``patch_size``, ``stride``, ``phase_weight``,
+``seed``, ``resample``, ``separate_phase_projections``, ``chunk_size``, ``small_maps``, ``phase_eps``,
+``fft_norm``;
 adversarial: ``weight``, ``pixel_weight``, ``q``, ``reduction``, ``input_range``, ``validate``,
 ``discriminator`` or ``base_channels``/``hidden``/``pool_size``; l1: ``reduction``,
 ``input_range``, ``validate``. Names are matched case-insensitively, with ``_`` read as ``-``.
@@ -106,6 +110,12 @@ def _pdl(**kwargs) -> nn.Module:
     return ProjectedDistributionLoss(**kwargs)
 
 
+def _fdl(**kwargs) -> nn.Module:
+    from pdloss.losses.fdl import FrequencyDistributionLoss
+
+    return FrequencyDistributionLoss(**kwargs)
+
+
 def _adversarial(**kwargs) -> nn.Module:
     from pdloss.losses.adversarial import AdversarialLoss
 
@@ -120,6 +130,7 @@ LOSSES: dict[str, Callable[..., nn.Module]] = {
     "ctx-l2": _fixed(_contextual, "ctx-l2", distance="l2"),
     "pdl": _pdl,
     "adversarial": _adversarial,
+    "fdl": _fdl,
 }
 LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)
 
