@@ -334,3 +334,21 @@ def test_crop_grid_chooses_textured_windows_on_the_reference(tmp_path):
     chosen = grid_windows(tmp_path, ["flat", "textured"], crop=16, windows="textured", max_images=1)
     assert chosen == [("textured", 40, 8, 16)]
     assert grid_windows(tmp_path, ["flat"], crop=16, windows="centre") == [("flat", 24, 24, 16)]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([7.1, 7.6, 122.3], True),  # a broken run beside healthy ones: log scale
+        ([7.1, 7.6, None, 9.0], False),  # all within 5x: linear
+        ([0.074, 0.1], False),
+        ([-0.001, 0.08, 0.5], False),  # KID can be negative (unbiased): never log
+        ([None, None], False),
+        ([1.0, 5.0], False),  # exactly the ratio: still linear
+        ([1.0, 5.01], True),
+    ],
+)
+def test_perception_axis_log_scale_rule(values, expected):
+    from pdloss.train.summary import use_log_scale
+
+    assert use_log_scale(values) is expected

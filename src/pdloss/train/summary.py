@@ -27,6 +27,8 @@ import numpy as np
 
 PD_DISTORTION = "psnr"
 PD_PERCEPTION = ("niqe", "kid")
+# A perception axis whose largest value is this many times its smallest is drawn on a log scale.
+LOG_SCALE_RATIO = 5.0
 
 
 @dataclass
@@ -189,12 +191,21 @@ def perception_distortion_data(entries: Sequence[Entry]) -> dict[str, Any]:
     return {"x": PD_DISTORTION, "y": list(PD_PERCEPTION), "curves": curves}
 
 
+def use_log_scale(values: Sequence[float | None]) -> bool:
+    """True where a perception axis should be logarithmic: all values positive and the largest
+    more than :data:`LOG_SCALE_RATIO` times the smallest (a broken run at NIQE 120 beside others
+    at 7 would squash them onto one line). KID can be negative (unbiased): then linear."""
+    present = [v for v in values if v is not None]
+    return bool(present) and min(present) > 0 and max(present) / min(present) > LOG_SCALE_RATIO
+
+
 def perception_distortion_plot(entries: Sequence[Entry], out_png: Path, title: str = "") -> Path | None:
     """``out_png`` (and the same name ``.json`` with the data): PSNR against NIQE and KID."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     data = perception_distortion_data(entries)
     panels = [m for m in PD_PERCEPTION if any(p[m] is not None for ps in data["curves"].values() for p in ps)]
@@ -224,9 +235,13 @@ def perception_distortion_plot(entries: Sequence[Entry], out_png: Path, title: s
                         xytext=(3, 3),
                         textcoords="offset points",
                     )
+        log_scale = use_log_scale([p[metric] for ps in data["curves"].values() for p in ps])
+        if log_scale:
+            ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(6))
         ax.set_xlabel("PSNR (dB) → better")
-        ax.set_ylabel(f"{metric.upper()} ← better")
-        ax.grid(alpha=0.3)
+        ax.set_ylabel(f"{metric.upper()}{' (log scale)' if log_scale else ''} ← better")
+        ax.grid(alpha=0.3, which="both")
     axes[0][-1].legend(fontsize=7, loc="best")
     fig.suptitle(title or "perception-distortion", fontsize=9)
     fig.tight_layout()
