@@ -1,4 +1,5 @@
-"""``pdloss figure distances OUT.png``: the paper's figures that stand on their own (Fig. 2)."""
+"""``pdloss figure distances OUT.png``: the paper's figures that stand on their own (Fig. 2);
+``pdloss figure crops OUT.png RUN...``: a crop grid of chosen evaluated runs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "figure",
         help="draw one of the paper's stand-alone figures (distances: Fig. 2)",
-        description="Draw one of the paper's figures that needs no trained model.",
+        description="Draw one of the paper's figures that needs no trained model, or a crop grid of chosen runs.",
     )
     sub = parser.add_subparsers(dest="figure", metavar="FIGURE")
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
@@ -37,6 +38,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dist.add_argument("--max-shift", type=int, default=30, help="toy example: largest shift in bins (30)")
     dist.add_argument("--json", help="also write the figure's data here")
     dist.set_defaults(func=_distances)
+
+    crops = sub.add_parser(
+        "crops",
+        help="a crop grid (input, each run, reference) of runs evaluated on the same images",
+        description=(
+            "Rows: the most textured windows of the references (chosen on the references alone) or the "
+            "centre windows; columns: the degraded input, each run's restoration, the reference. The runs "
+            "must have been evaluated on the same images (pdloss evaluate / pdloss sweep; --images TAG "
+            "picks RUN/eval-TAG instead of RUN/eval)."
+        ),
+    )
+    crops.add_argument("output", help="the PNG to write")
+    crops.add_argument("runs", nargs="+", help="run folders, in column order; RUN=LABEL sets a column's title")
+    crops.add_argument("--images", help="the evaluation's source or tag (offline:test -> eval-offline-test)")
+    crops.add_argument("--crop", type=int, default=96, help="window side in pixels (96)")
+    crops.add_argument("--zoom", type=int, default=2, help="pixel-replication zoom of every window (2)")
+    crops.add_argument("--max-images", type=int, default=3, help="rows (3)")
+    crops.add_argument("--windows", choices=("textured", "centre"), default="textured")
+    crops.set_defaults(func=_crops)
 
 
 def _channels(text: str) -> list[int]:
@@ -70,4 +90,37 @@ def _distances(args: argparse.Namespace) -> int:
             f"KL {panel['kl']:.4g} nats, JS {panel['js']:.4g} bits"
         )
     print(f"figure written to {args.output}" + (f", data to {args.json}" if args.json else ""))
+    return 0
+
+
+def _crops(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pdloss.errors import PdlossError
+    from pdloss.train.evaluation import images_tag
+    from pdloss.train.figures import crop_grid
+
+    eval_name = "eval" if args.images is None else f"eval-{images_tag(args.images)}"
+    folders, labels = [], []
+    for item in args.runs:
+        folder, _, label = item.partition("=")
+        folder = Path(folder)
+        if not (folder / eval_name / "restored").is_dir():
+            raise PdlossError(
+                f"{folder} has no {eval_name}/restored/: evaluate it first "
+                f"(pdloss evaluate {folder}{'' if args.images is None else ' --images ' + args.images})"
+            )
+        folders.append(folder)
+        labels.append(label or folder.name)
+    out = crop_grid(
+        folders,
+        labels,
+        Path(args.output),
+        crop=args.crop,
+        max_images=args.max_images,
+        eval_name=eval_name,
+        zoom=args.zoom,
+        windows=args.windows,
+    )
+    print(f"crop grid written to {out}")
     return 0
