@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark comparison on a CUDA device, float32 and bfloat16 autocast (channels_last), in
 # under 5 minutes; writes its tables (with the device name) into docs/benchmarks.md between the
-# <!-- bench:gpu:start/end --> markers and the full results to docs/benchmarks-gpu.json.
+# <!-- bench:gpu:start/end --> markers and the full results to docs/benchmarks-gpu.json; then
+# torch.compile against eager (benchmarks/bench_compile.py, up to $COMPILE_BUDGET_S more seconds,
+# default 300) into docs/benchmarks-gpu-compile.md.
 #
 #   bash benchmarks/gpu.sh                 # uses benchmarks/.venv-peers (with POT) when present, else .venv
 #   PYTHON=/path/to/python bash benchmarks/gpu.sh
@@ -43,3 +45,10 @@ timeout --signal=INT "$budget" "$py" -m pdloss bench \
   --memory-cap-gib 16 \
   --json docs/benchmarks-gpu.json \
   --update-doc docs/benchmarks.md --section gpu
+
+# torch.compile against eager on the GPU (PDL term; small-unet training steps with the PDL and the
+# L1-perceptual loss), float32 and bf16 autocast, side by side; the tables go to
+# docs/benchmarks-gpu-compile.md (compiling takes a minute or two of the budget).
+timeout --signal=INT "${COMPILE_BUDGET_S:-300}" "$py" benchmarks/bench_compile.py \
+  --device "$device" --precision fp32,bf16 --batch 8 --size 128 --weights "$weights" \
+  --repeats 10 --warmup 2 | tee docs/benchmarks-gpu-compile.md

@@ -76,7 +76,7 @@ def test_gradients_go_where_they_belong():
     adv.generator_loss(fake).backward()
     assert fake.grad is not None and fake.grad.abs().sum() > 0
     assert all(p.grad is None for p in adv.discriminator.parameters())  # generator step leaves D alone
-    assert all(p.requires_grad for p in adv.discriminator.parameters())  # ... and restores the flags
+    assert all(p.requires_grad for p in adv.discriminator.parameters())  # ... and its flags (never toggled)
     fake.grad = None
     adv.discriminator_loss(real, fake).backward()
     assert fake.grad is None  # fake is detached for the discriminator step

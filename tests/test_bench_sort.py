@@ -1,13 +1,15 @@
-"""The NumPy sort path of wasserstein_1d (pdloss.functional): same values and gradients as torch.sort."""
+"""The NumPy sort path of wasserstein_1d (pdloss.sorting): same values and gradients as torch.sort."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-import pdloss.functional as functional
+import pdloss.sorting as sorting
 from pdloss.errors import InputError
 from pdloss.functional import projected_distribution_distance, sort_backend, wasserstein_1d
+
+NUMPY_SORT = "numpy_sort"  # in the name of the custom op's backward node
 
 
 def _value_and_grad(backend: str, x: torch.Tensor, y: torch.Tensor, p: float = 1):
@@ -43,7 +45,7 @@ def test_numpy_sort_with_ties_gives_the_sorted_values_and_a_valid_gradient():
 
 
 def test_numpy_sort_large_input_uses_the_thread_pool_and_matches(monkeypatch):
-    monkeypatch.setattr(functional, "_PARALLEL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(sorting, "_PARALLEL_MIN_ELEMENTS", 1)
     x = torch.randn(7, 300)
     y = torch.randn(7, 300)
     v_np, g_np = _value_and_grad("numpy", x, y)
@@ -58,20 +60,20 @@ def test_numpy_sort_gradcheck_and_double_backward():
     with sort_backend("numpy"):
         assert torch.autograd.gradcheck(lambda a, b: wasserstein_1d(a, b, p=2), (x, y))
         assert torch.autograd.gradgradcheck(lambda a, b: wasserstein_1d(a, b, p=2), (x, y))
-        sorted_x = functional._sorted(x)
-    assert sorted_x.grad_fn is not None and "NumpySort" in type(sorted_x.grad_fn).__name__
+        sorted_x = sorting.sorted_last(x)
+    assert sorted_x.grad_fn is not None and NUMPY_SORT in type(sorted_x.grad_fn).__name__
 
 
 def test_auto_backend_uses_numpy_on_cpu_and_torch_for_half_or_unsupported():
     x = torch.randn(4, 8, requires_grad=True)
     with sort_backend("auto"):
-        assert "NumpySort" in type(functional._sorted(x).grad_fn).__name__
+        assert NUMPY_SORT in type(sorting.sorted_last(x).grad_fn).__name__
     with sort_backend("torch"):
-        assert "Sort" in type(functional._sorted(x).grad_fn).__name__
-        assert "NumpySort" not in type(functional._sorted(x).grad_fn).__name__
+        assert "Sort" in type(sorting.sorted_last(x).grad_fn).__name__
+        assert NUMPY_SORT not in type(sorting.sorted_last(x).grad_fn).__name__
     with sort_backend("numpy"):  # an integer-free but unsupported dtype falls back to torch.sort
         half = torch.randn(4, 8, dtype=torch.bfloat16, requires_grad=True)
-        assert "NumpySort" not in type(functional._sorted(half).grad_fn).__name__
+        assert NUMPY_SORT not in type(sorting.sorted_last(half).grad_fn).__name__
 
 
 def test_projected_distance_same_under_both_backends_for_channels_last_bf16():
@@ -92,7 +94,7 @@ def test_bad_backend_names(monkeypatch):
         wasserstein_1d(torch.randn(5), torch.randn(5))
     monkeypatch.setenv("PDLOSS_SORT", "torch")
     x = torch.randn(5, requires_grad=True)
-    assert "NumpySort" not in type(functional._sorted(x).grad_fn).__name__
+    assert NUMPY_SORT not in type(sorting.sorted_last(x).grad_fn).__name__
 
 
 def test_single_sample_and_empty_batch():
@@ -102,10 +104,28 @@ def test_single_sample_and_empty_batch():
 
 
 def test_auto_backend_keeps_torch_sort_for_long_rows_with_gradient():
-    long_rows = torch.randn(2, functional._NUMPY_ARGSORT_MAX_LENGTH + 1)
+    long_rows = torch.randn(2, sorting.NUMPY_ARGSORT_MAX_LENGTH + 1)
     with sort_backend("auto"):
-        with_grad = functional._sorted(long_rows.clone().requires_grad_(True))
-        assert "NumpySort" not in type(with_grad.grad_fn).__name__
-        assert functional._numpy_applies(long_rows)  # values only: NumPy at any length
+        with_grad = sorting.sorted_last(long_rows.clone().requires_grad_(True))
+        assert NUMPY_SORT not in type(with_grad.grad_fn).__name__
+        assert sorting.numpy_applies(long_rows)  # values only: NumPy at any length
     with sort_backend("numpy"):
-        assert "NumpySort" in type(functional._sorted(long_rows.clone().requires_grad_(True)).grad_fn).__name__
+        assert NUMPY_SORT in type(sorting.sorted_last(long_rows.clone().requires_grad_(True)).grad_fn).__name__
+
+
+def test_numpy_sort_custom_op_passes_the_operator_checks():
+    # Fake (meta) implementation, autograd registration and schema, as torch.compile relies on them.
+    for requires_grad in (False, True):
+        x = torch.randn(3, 7, requires_grad=requires_grad)
+        # The compile-time check (aot dispatch) is slow; tests/test_compile.py compiles the op instead.
+        torch.library.opcheck(
+            torch.ops.pdloss.numpy_sort.default,
+            (x, requires_grad),
+            test_utils=("test_schema", "test_autograd_registration", "test_faketensor"),
+        )
+
+
+def test_public_sort_names_stay_importable_from_functional():
+    from pdloss.functional import sort_backend as from_functional
+
+    assert from_functional is sort_backend is sorting.sort_backend

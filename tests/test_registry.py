@@ -12,6 +12,7 @@ from pdloss.losses.contextual import ContextualLoss
 from pdloss.losses.pdl import ProjectedDistributionLoss
 from pdloss.losses.perceptual import PerceptualLoss
 from pdloss.losses.registry import LOSS_NAMES, PixelLoss, build_loss
+from pdloss.validation import PredictionRangeWarning
 
 FEATURE_OPTIONS = {"weights": "random", "layers": "relu2_2"}
 SMALL_DISCRIMINATOR = {"base_channels": 4, "hidden": 8, "pool_size": 2}
@@ -116,7 +117,9 @@ def _bad_inputs():
         "integer dtype": ((good * 255).to(torch.uint8), good),
         "nan": (nan, good),
         "inf": (good, inf),
-        "0-255 range": (good * 255, good),
+        # A target in 0-255 is an error for every loss; a prediction there only warns (the validation
+        # policy, tests/test_validation_policy.py).
+        "0-255 target": (good, good * 255),
         "numpy": (good.numpy(), good),
         "empty batch": (good[:0], good[:0]),
         "shape mismatch": (good, torch.zeros(1, 3, 16, 20)),
@@ -157,8 +160,10 @@ def test_input_range_convention(name):
     signed = build(name, input_range=(-1.0, 1.0))
     value = signed(x * 2 - 1, y * 2 - 1)
     assert value.shape == () and torch.isfinite(value)
-    with pytest.raises(InputError, match="far outside the declared range"):
-        build(name)(x * 2 - 1.6, y)  # [-1.6, 0.4] fed to a [0, 1] loss
+    with pytest.raises(InputError, match=r"target has values .* far outside the declared range"):
+        build(name)(x, y * 2 - 1.6)  # a target in [-1.6, 0.4] fed to a [0, 1] loss
+    with pytest.warns(PredictionRangeWarning, match=r"prediction has values .* far outside the declared range"):
+        build(name)(x * 2 - 1.6, y)  # a prediction there: computed, with a warning
     assert build(name, reduction="none")(x, y).shape == (2,)
     unchecked = build(name, validate=False)
     assert torch.isfinite(unchecked(x, y))

@@ -5,13 +5,18 @@ Public entry points::
     from pdloss import ProjectedDistributionLoss
     from pdloss.functional import wasserstein_1d, projected_distribution_distance
     from pdloss.projections import make_projection
+
+    dtype = pdloss.autocast_dtype(device)   # bf16/fp16 where the device computes it natively, else None
+    pdloss.restore(run_or_checkpoint, inputs, output)   # a trained model applied to a folder of images
 """
 
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
 
-__all__ = ["ProjectedDistributionLoss", "__version__"]
+__all__ = ["ProjectedDistributionLoss", "__version__", "autocast_dtype", "restore"]
 
 
 def __getattr__(name: str):
@@ -20,6 +25,14 @@ def __getattr__(name: str):
         from pdloss.losses import ProjectedDistributionLoss
 
         return ProjectedDistributionLoss
+    if name == "autocast_dtype":
+        from pdloss.amp import autocast_dtype
+
+        return autocast_dtype
+    if name == "restore":
+        # The submodule itself, which is callable (pdloss.restore(...) runs pdloss.restore.restore):
+        # importing it binds it here under the same name, so this attribute never changes meaning.
+        return importlib.import_module("pdloss.restore")
     if name in {"PerceptualLoss", "ContextualLoss"}:
         from pdloss import losses
 

@@ -1,6 +1,10 @@
 """The contextual loss (CX, Mechrez et al., ECCV 2018) and its bilateral variant (CoBi, Zhang et al.,
 CVPR 2019) on feature maps: pure tensor maths, no networks.
 
+One module of the functional set (beside :mod:`pdloss.functional`, which re-exports
+:func:`contextual_loss` and :func:`contextual_bilateral_loss`, and :mod:`pdloss.sorting`): both
+``from pdloss.functional import contextual_loss`` and ``from pdloss.contextual import ...`` work.
+
 For one image with prediction features ``u_i`` (i over the N prediction positions) and target
 features ``v_j`` (j over the M target positions), both ``C``-vectors:
 
@@ -84,7 +88,14 @@ def _check_options(distance: str, bandwidth: float, max_positions: int | None, s
 
 def sample_positions(n: int, max_positions: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """``max_positions`` distinct indices out of ``range(n)`` (uniform, without replacement), on the
-    generator's device: ``torch.randperm(n, generator=generator)[:max_positions]``."""
+    generator's device: ``torch.randperm(n, generator=generator)[:max_positions]``.
+
+    Under ``torch.compile`` the draw comes from torch's global generator instead (seeded by
+    ``torch.manual_seed``): the compiler cannot trace a ``torch.Generator`` object, and using one would
+    split the graph. Compiled and eager calls then sample different positions.
+    """
+    if generator is not None and torch.compiler.is_compiling():
+        generator = None
     device = generator.device if generator is not None else torch.device("cpu")
     return torch.randperm(n, generator=generator, device=device)[:max_positions]
 

@@ -1,6 +1,9 @@
-"""Pure tensor maths of the Projected Distribution Loss and its baselines.
+"""Pure tensor maths of the Projected Distribution Loss and its baselines: the functional API.
 
-Everything here works on plain tensors (no networks, no weights) and is differentiable.
+Everything here works on plain tensors (no networks, no weights) and is differentiable. The
+module set: this file holds the distribution and perceptual distances; the contextual loss's maths
+is its sibling :mod:`pdloss.contextual` and the sort behind ``wasserstein_1d`` (torch.sort or
+NumPy) is :mod:`pdloss.sorting`; both are part of this API through the imports below.
 
 Conventions: empirical distributions carry uniform weights; distances are returned as
 ``W_p`` (not ``W_p^p``); per-image values are reduced over the batch with ``reduction``.
@@ -8,35 +11,25 @@ Conventions: empirical distributions carry uniform weights; distances are return
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from functools import lru_cache
 
-import numpy as np
 import torch
 
+from pdloss.contextual import contextual_bilateral_loss, contextual_loss
 from pdloss.errors import InputError
+from pdloss.frequency import frequency_distribution_distance
+from pdloss.sorting import sort_backend, sorted_last
 from pdloss.validation import check_reduction, reduce
 
-__all__ = ["perceptual_distance", "projected_distribution_distance", "sort_backend", "wasserstein_1d"]
-
-SORT_BACKENDS = ("auto", "torch", "numpy")
-# "auto": CPU float32/float64 tensors are sorted by NumPy (its vectorised sorts of values run several
-# times faster than torch.sort on CPU rows, see docs/benchmarks.md); everything else by torch.sort.
-# $PDLOSS_SORT=torch|numpy|auto sets the default of the process.
-_sort_state = threading.local()
-_PARALLEL_MIN_ELEMENTS = 1 << 21  # below this, one thread: handing work to a pool costs more than it saves
-# With a gradient NumPy must argsort, which beats torch.sort only on rows that fit its sorting networks
-# (1.6x at 256 values, relu4_3 of a 128 px crop; 0.8-0.85x from 400 to 16384 values). Values alone
-# (np.sort, metric use) win at every length measured (3.5-7x).
-_NUMPY_ARGSORT_MAX_LENGTH = 256
-# Measured with NumPy 2.x (x86-simd-sort); older NumPy sorts without it, so "auto" keeps torch.sort there.
-_NUMPY_SORT_IS_FAST = int(np.__version__.split(".")[0]) >= 2
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+__all__ = [
+    "contextual_bilateral_loss",
+    "contextual_loss",
+    "frequency_distribution_distance",
+    "perceptual_distance",
+    "projected_distribution_distance",
+    "sort_backend",
+    "wasserstein_1d",
+]
 
 
 def _check_p(p: float) -> float:
@@ -50,105 +43,6 @@ def _as_sort_dtype(x: torch.Tensor) -> torch.Tensor:
     if x.dtype in (torch.float16, torch.bfloat16):
         x = x.float()
     return x.contiguous()
-
-
-def _default_backend() -> str:
-    value = os.environ.get("PDLOSS_SORT", "auto").strip().lower() or "auto"
-    if value not in SORT_BACKENDS:
-        raise InputError(f"$PDLOSS_SORT must be one of {SORT_BACKENDS}, got {value!r}")
-    return value
-
-
-@contextmanager
-def sort_backend(name: str) -> Iterator[None]:
-    """Choose how :func:`wasserstein_1d` sorts, within a ``with`` block (this thread only).
-
-    ``"auto"`` (default): with NumPy 2 or later, NumPy for CPU float32/float64 tensors (when a
-    gradient is needed, only for rows of at most 256 values, where its argsort is the faster),
-    ``torch.sort`` otherwise;
-    ``"torch"``: always ``torch.sort``; ``"numpy"``: NumPy wherever it applies (CPU float32/float64),
-    else ``torch.sort``. Values and gradients are the same either way (ties aside: any order of
-    equal values gives the same sorted values; the gradient then goes to one of the tied entries).
-    """
-    if name not in SORT_BACKENDS:
-        raise InputError(f"sort backend must be one of {SORT_BACKENDS}, got {name!r}")
-    previous = getattr(_sort_state, "backend", None)
-    _sort_state.backend = name
-    try:
-        yield
-    finally:
-        _sort_state.backend = previous
-
-
-def _numpy_applies(x: torch.Tensor) -> bool:
-    backend = getattr(_sort_state, "backend", None) or _default_backend()
-    if backend == "torch" or x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
-        return False
-    if backend == "numpy":
-        return True
-    needs_permutation = x.requires_grad and torch.is_grad_enabled()
-    return _NUMPY_SORT_IS_FAST and (not needs_permutation or x.shape[-1] <= _NUMPY_ARGSORT_MAX_LENGTH)
-
-
-def _get_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max(1, torch.get_num_threads()), thread_name_prefix="pdloss-sort")
-        return _pool
-
-
-def _numpy_sort_rows(rows: np.ndarray, with_indices: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Sort each row of a C-contiguous ``(R, N)`` array; with the permutation when asked.
-
-    NumPy releases the GIL while sorting, so large inputs are split into row blocks sorted by
-    ``torch.get_num_threads()`` threads.
-    """
-    values = np.empty_like(rows)
-    indices = np.empty(rows.shape, dtype=np.int64) if with_indices else None
-
-    def work(lo: int, hi: int) -> None:
-        if with_indices:
-            order = np.argsort(rows[lo:hi], axis=-1)
-            indices[lo:hi] = order
-            values[lo:hi] = np.take_along_axis(rows[lo:hi], order, axis=-1)
-        else:
-            values[lo:hi] = np.sort(rows[lo:hi], axis=-1)
-
-    workers = min(torch.get_num_threads(), rows.shape[0])
-    if workers <= 1 or rows.size < _PARALLEL_MIN_ELEMENTS:
-        work(0, rows.shape[0])
-    else:
-        step = -(-rows.shape[0] // workers)
-        futures = [_get_pool().submit(work, lo, min(lo + step, rows.shape[0])) for lo in range(0, rows.shape[0], step)]
-        for future in futures:
-            future.result()
-    return values, indices
-
-
-class _NumpySort(torch.autograd.Function):
-    """Sorted values along the last axis (CPU), differentiable like ``torch.sort(x).values``."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
-        rows = x.detach().contiguous().reshape(-1, x.shape[-1]).numpy()
-        values, indices = _numpy_sort_rows(rows, with_indices=ctx.needs_input_grad[0])
-        if indices is not None:
-            ctx.save_for_backward(torch.from_numpy(indices).view(x.shape))
-        return torch.from_numpy(values).view(x.shape)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        (indices,) = ctx.saved_tensors
-        # The same as torch.sort's backward: each sorted position's gradient goes back to its source.
-        return torch.zeros_like(grad).scatter(-1, indices, grad)
-
-
-def _sorted(x: torch.Tensor) -> torch.Tensor:
-    """``torch.sort(x, dim=-1).values``, through NumPy where that is faster (see :func:`sort_backend`)."""
-    if x.shape[-1] > 1 and _numpy_applies(x):
-        return _NumpySort.apply(x)
-    return torch.sort(x, dim=-1).values
 
 
 @lru_cache(maxsize=64)
@@ -202,8 +96,8 @@ def wasserstein_1d(x: torch.Tensor, y: torch.Tensor, p: float = 1) -> torch.Tens
         torch.broadcast_shapes(x.shape[:-1], y.shape[:-1])
     except RuntimeError:
         raise InputError(f"leading shapes of x {tuple(x.shape)} and y {tuple(y.shape)} do not broadcast") from None
-    xs = _sorted(_as_sort_dtype(x))
-    ys = _sorted(_as_sort_dtype(y))
+    xs = sorted_last(_as_sort_dtype(x))
+    ys = sorted_last(_as_sort_dtype(y))
     n, m = xs.shape[-1], ys.shape[-1]
     if n == m:
         diff = (xs - ys).abs()
@@ -275,10 +169,3 @@ def perceptual_distance(fu: torch.Tensor, fv: torch.Tensor, p: float = 1, reduct
     diff = (_as_sort_dtype(fu) - _as_sort_dtype(fv)).abs()
     per_image = (diff if p == 1 else diff.pow(p)).flatten(1).mean(1)
     return reduce(per_image, reduction)
-
-
-# The contextual loss's maths lives in its own module; it is part of the functional API.
-from pdloss.contextual import contextual_bilateral_loss, contextual_loss  # noqa: E402
-from pdloss.frequency import frequency_distribution_distance  # noqa: E402
-
-__all__ += ["contextual_bilateral_loss", "contextual_loss", "frequency_distribution_distance"]

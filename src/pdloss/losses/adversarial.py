@@ -22,7 +22,7 @@ from torch import nn
 
 from pdloss.errors import InputError
 from pdloss.losses.base import pixel_distance
-from pdloss.validation import check_image_batch, check_loss_weights, check_reduction, check_same_shape, reduce
+from pdloss.validation import LossInputChecks, check_loss_weights, check_reduction, reduce, validation_mode
 
 # Four stride-2 convolutions: a 16 x 16 input leaves a 1 x 1 map.
 MIN_SIZE = 16
@@ -109,7 +109,9 @@ class AdversarialLoss(nn.Module):
         q: pixel term order (1 or 2).
         reduction: ``"none"``, ``"mean"`` or ``"sum"`` over the batch.
         input_range: value range of the images.
-        validate: check inputs for NaN/Inf and range.
+        validate: the value checks, as for every loss (:class:`pdloss.validation.LossInputChecks`):
+            True / ``"warn"`` (NaN/Inf and a real/target image far outside ``input_range`` are errors,
+            a fake/prediction there a one-time warning), ``"strict"``, False / ``"off"``.
         discriminator: an existing discriminator (default: a new :class:`SRGANDiscriminator`).
         **discriminator_kwargs: options of a new :class:`SRGANDiscriminator` (base_channels,
             hidden, pool_size).
@@ -122,7 +124,7 @@ class AdversarialLoss(nn.Module):
         q: float = 1,
         reduction: str = "mean",
         input_range: tuple[float, float] = (0.0, 1.0),
-        validate: bool = True,
+        validate: bool | str = True,
         discriminator: nn.Module | None = None,
         **discriminator_kwargs,
     ) -> None:
@@ -137,27 +139,37 @@ class AdversarialLoss(nn.Module):
         self.q = q
         self.reduction = check_reduction(reduction)
         self.input_range = (float(input_range[0]), float(input_range[1]))
+        validation_mode(validate)
         self.validate = validate
+        self._input_checks = LossInputChecks(type(self).__name__)
         self.discriminator = discriminator or SRGANDiscriminator(input_range=self.input_range, **discriminator_kwargs)
 
-    def _check(self, x: torch.Tensor, name: str) -> None:
-        check_image_batch(x, name, value_range=self.input_range, channels=3, min_size=MIN_SIZE,
-                          check_values=self.validate)
+    def _check(
+        self, prediction: torch.Tensor, target: torch.Tensor | None, names: tuple[str, str], pairing: str | None
+    ) -> None:
+        self._input_checks(
+            prediction,
+            target,
+            value_range=self.input_range,
+            validate=self.validate,
+            min_size=MIN_SIZE,
+            pairing=pairing,
+            names=names,
+        )
 
     def _logits_frozen(self, x: torch.Tensor) -> torch.Tensor:
-        """Discriminator logits with the gradient flowing to ``x`` only, not to the parameters."""
-        params = [p for p in self.discriminator.parameters() if p.requires_grad]
-        for p in params:
-            p.requires_grad_(False)
-        try:
-            return self.discriminator(x)
-        finally:
-            for p in params:
-                p.requires_grad_(True)
+        """Discriminator logits with the gradient flowing to ``x`` only, not to the parameters.
+
+        The parameters enter as detached copies (``torch.func.functional_call``) rather than by
+        toggling ``requires_grad``, which ``torch.compile`` cannot trace; buffers (BatchNorm
+        statistics) are the module's own, updated as in a plain call.
+        """
+        detached = {name: p.detach() for name, p in self.discriminator.named_parameters()}
+        return torch.func.functional_call(self.discriminator, detached, (x,), strict=False)
 
     def generator_term(self, fake: torch.Tensor) -> torch.Tensor:
         """Per image ``-log sigmoid(D(fake))`` ``(B,)``, unweighted."""
-        self._check(fake, "fake")
+        self._check(fake, None, ("fake", "real"), None)
         return self._generator_term(fake)
 
     def _generator_term(self, fake: torch.Tensor) -> torch.Tensor:
@@ -170,8 +182,7 @@ class AdversarialLoss(nn.Module):
 
     def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """``BCE(D(real), 1) + BCE(D(fake), 0)`` per image, reduced; ``fake`` is detached."""
-        self._check(real, "real")
-        self._check(fake, "fake")
+        self._check(fake, real, ("fake", "real"), "batch")
         real_logits = self.discriminator(real).float()
         fake_logits = self.discriminator(fake.detach()).float()
         per_image = F.binary_cross_entropy_with_logits(
@@ -184,9 +195,7 @@ class AdversarialLoss(nn.Module):
     ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """``pixel_weight * ||u - v||_q + weight * generator term``, reduced; with ``return_terms``
         also ``{"pixel", "adversarial"}`` (reduced, detached)."""
-        self._check(prediction, "prediction")
-        self._check(target, "target")
-        check_same_shape(prediction, target)
+        self._check(prediction, target, ("prediction", "target"), "shape")
         zero = torch.zeros(prediction.shape[0], device=prediction.device)
         pixel = pixel_distance(prediction, target, self.q) if self.pixel_weight > 0 else zero
         adversarial = self._generator_term(prediction) if self.weight > 0 else zero

@@ -15,7 +15,7 @@ from torch import nn
 
 from pdloss.errors import InputError
 from pdloss.features import FeatureExtractor, get_extractor, layer_channels
-from pdloss.validation import check_image_batch, check_loss_weights, check_reduction, check_same_shape, reduce
+from pdloss.validation import LossInputChecks, check_loss_weights, check_reduction, reduce, validation_mode
 
 
 def pixel_distance(u: torch.Tensor, v: torch.Tensor, q: float = 1) -> torch.Tensor:
@@ -40,7 +40,11 @@ class FeatureLoss(nn.Module):
         q: pixel term order (1 or 2).
         reduction: ``"none"`` (per image, ``(B,)``), ``"mean"`` or ``"sum"`` over the batch.
         input_range: the value range of the images, (0, 1) or (-1, 1).
-        validate: check inputs for NaN/Inf and range (one device sync per call).
+        validate: the value checks (one device sync per call; see
+            :class:`pdloss.validation.LossInputChecks`): True / ``"warn"`` (default: NaN/Inf is an
+            error; a target far outside ``input_range`` is an error, a prediction there a one-time
+            warning), ``"strict"`` (the prediction's range is an error too), False / ``"off"``
+            (no value checks, no sync). Shapes, dtypes and channels are always checked.
         extractor: an existing :class:`FeatureExtractor` to use instead of the shared one.
 
     Inputs of :meth:`forward`: prediction and target RGB ``(B, 3, H, W)`` in ``input_range``.
@@ -57,7 +61,7 @@ class FeatureLoss(nn.Module):
         q: float = 1,
         reduction: str = "mean",
         input_range: tuple[float, float] = (0.0, 1.0),
-        validate: bool = True,
+        validate: bool | str = True,
         extractor: FeatureExtractor | None = None,
     ) -> None:
         super().__init__()
@@ -74,7 +78,9 @@ class FeatureLoss(nn.Module):
         self.q = q
         self.reduction = check_reduction(reduction)
         self.input_range = (float(input_range[0]), float(input_range[1]))
+        validation_mode(validate)  # a bad value fails here, not at the first step
         self.validate = validate
+        self._input_checks = LossInputChecks(type(self).__name__)
         self.extractor = extractor or get_extractor(backbone, weights, self.layers, self.input_range)
         self.backbone = self.extractor.backbone
         self.channels = {layer: layer_channels(self.backbone, layer) for layer in self.layers}
@@ -111,16 +117,18 @@ class FeatureLoss(nn.Module):
         losses with per-call state (the PDL's resampled projections) update it here."""
 
     # -- shared machinery -------------------------------------------------------------------
-    def check_inputs(self, prediction: torch.Tensor, target: torch.Tensor) -> None:
-        common = dict(
-            value_range=self.input_range, channels=3, min_size=self.extractor.min_size, check_values=self.validate
+    def check_inputs(self, prediction: torch.Tensor, target: torch.Tensor, check_values: bool = True) -> None:
+        """The losses' validation policy (:class:`pdloss.validation.LossInputChecks`); with
+        ``check_values=False`` only what needs no device sync (shapes, dtypes, channels, sizes)."""
+        self._input_checks(
+            prediction,
+            target,
+            value_range=self.input_range,
+            validate=self.validate,
+            min_size=self.extractor.min_size,
+            pairing="shape" if self.pixel_weight > 0 else "batch",
+            check_values=check_values,
         )
-        check_image_batch(prediction, "prediction", **common)
-        check_image_batch(target, "target", **common)
-        if self.pixel_weight > 0:
-            check_same_shape(prediction, target)
-        elif prediction.shape[0] != target.shape[0]:
-            raise InputError(f"prediction and target batch sizes differ: {prediction.shape[0]} and {target.shape[0]}")
 
     def features(self, prediction: torch.Tensor, target: torch.Tensor) -> tuple[dict, dict]:
         """Features of both images; the target's without a graph unless it requires grad."""

@@ -15,7 +15,7 @@ from torch import nn
 from pdloss.errors import InputError
 from pdloss.features.vgg import layer_index
 from pdloss.losses.base import FeatureLoss
-from pdloss.validation import check_reduction, reduce
+from pdloss.validation import LossInputChecks, check_reduction, reduce, validation_mode
 
 
 class CombinedLoss(nn.Module):
@@ -73,6 +73,13 @@ class CombinedLoss(nn.Module):
         deepest = max((loss.extractor for loss in members), key=lambda e: layer_index(backbone, e.max_layer))
         # Not registered as a submodule: the extractor is shared and stays out of state dicts.
         object.__setattr__(self, "_extractor", deepest)
+        self._input_checks = LossInputChecks(type(self).__name__)
+
+    @property
+    def validate(self) -> str:
+        """The strictest of the losses' ``validate`` modes: the inputs' values are checked once for all."""
+        modes = {validation_mode(loss.validate) for loss in self.losses.values()}
+        return next(mode for mode in ("strict", "warn", "off") if mode in modes)
 
     @property
     def extractor(self):
@@ -81,8 +88,12 @@ class CombinedLoss(nn.Module):
 
     def per_image_terms(self, prediction: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per image ``(B,)`` totals of every loss and their weighted sum under ``"total"``."""
-        for loss in self.losses.values():
-            loss.check_inputs(prediction, target)
+        members = list(self.losses.values())
+        for loss in members:
+            loss.check_inputs(prediction, target, check_values=False)
+        # The values once for all losses (one device sync); they share one input range.
+        self._input_checks.check_values(prediction, target, value_range=members[0].input_range, validate=self.validate)
+        for loss in members:
             loss.before_forward()
         needs_features = any(loss.weight > 0 for loss in self.losses.values())
         fu: dict[str, torch.Tensor] = {}

@@ -23,8 +23,8 @@ class PerceptualLoss(FeatureLoss):
         super().__init__(weight=weight, **kwargs)
         self.p = p
 
-    def check_inputs(self, prediction: torch.Tensor, target: torch.Tensor) -> None:
-        super().check_inputs(prediction, target)
+    def check_inputs(self, prediction: torch.Tensor, target: torch.Tensor, check_values: bool = True) -> None:
+        super().check_inputs(prediction, target, check_values)
         if prediction.shape != target.shape:
             raise InputError(
                 f"the perceptual loss compares features position by position: prediction {tuple(prediction.shape)} "

@@ -31,50 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
 from torch import nn
 
 from pdloss.errors import InputError
-from pdloss.losses.base import pixel_distance
-from pdloss.validation import check_image_batch, check_reduction, check_same_shape, reduce
+from pdloss.losses.pixel import PixelLoss
 
-
-class PixelLoss(nn.Module):
-    """``mean |u - v|^q`` per image (q=1: L1, the paper's "no-perceptual" baseline; q=2: MSE).
-
-    Same input conventions and checks as the feature losses: RGB ``(B, 3, H, W)`` in
-    ``input_range``, float, finite, prediction and target of one shape.
-    """
-
-    def __init__(
-        self,
-        q: float = 1,
-        reduction: str = "mean",
-        input_range: tuple[float, float] = (0.0, 1.0),
-        validate: bool = True,
-    ) -> None:
-        super().__init__()
-        if q not in (1, 2):
-            raise InputError(f"q (pixel term order) must be 1 or 2, got {q!r}")
-        self.q = q
-        self.reduction = check_reduction(reduction)
-        self.input_range = (float(input_range[0]), float(input_range[1]))
-        self.validate = validate
-
-    def forward(
-        self, prediction: torch.Tensor, target: torch.Tensor, return_terms: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        for name, x in (("prediction", prediction), ("target", target)):
-            check_image_batch(x, name, value_range=self.input_range, channels=3, check_values=self.validate)
-        check_same_shape(prediction, target)
-        per_image = pixel_distance(prediction, target, self.q)
-        loss = reduce(per_image, self.reduction)
-        if return_terms:
-            return loss, {"pixel": reduce(per_image.detach(), self.reduction)}
-        return loss
-
-    def extra_repr(self) -> str:
-        return f"q={self.q}, reduction={self.reduction!r}"
+__all__ = ["LOSSES", "LOSS_NAMES", "PixelLoss", "build_loss"]
 
 
 def _fixed(factory: Callable[..., nn.Module], name: str, **fixed) -> Callable[..., nn.Module]:

@@ -26,6 +26,8 @@ import torch.nn.functional as F
 import yaml
 from torch.utils.data import DataLoader
 
+# The rule for train.amp lives in pdloss.amp (shared with pdloss.autocast_dtype); both names stay importable here.
+from pdloss.amp import amp_dtype, cpu_supports_bf16  # noqa: F401
 from pdloss.data.paired import PairedDataset, ValidationDataset
 from pdloss.data.sources import resolve_images
 from pdloss.degradations import make_degradation
@@ -37,28 +39,6 @@ from pdloss.train import distributed
 from pdloss.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from pdloss.train.config import Config, config_from_dict
 from pdloss.train.sampler import StepSampler
-
-
-def cpu_supports_bf16() -> bool:
-    """True when this CPU has native bf16 dot products (AVX512-BF16 or AMX), where autocast pays."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``train.amp`` on ``device`` (None: full float32)."""
-    if mode == "none":
-        return None
-    if mode == "fp16":
-        return torch.float16
-    if mode == "bf16":
-        return torch.bfloat16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if cpu_supports_bf16() else None
 
 
 def build_loss_from_config(config: Config, device: torch.device) -> torch.nn.Module:
