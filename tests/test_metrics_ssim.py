@@ -11,7 +11,7 @@ from scipy.signal import correlate2d
 
 from pdloss.errors import InputError
 from pdloss.metrics import MSSSIM, PSNR, SSIM, ms_ssim, psnr, rgb_to_y, ssim
-from pdloss.metrics.ssim import MS_SSIM_WEIGHTS, _downsample, ssim_components
+from pdloss.metrics.ssim import _downsample, ssim_components
 
 skimage_metrics = pytest.importorskip("skimage.metrics")
 
@@ -100,8 +100,13 @@ def _wang_ssim(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(full.mean()), float(cs.mean())
 
 
+# Wang, Simoncelli & Bovik (2003), Table 1 / msssim.m: the five scale exponents, written out
+# here (not imported from the module under test, so a change there cannot go unseen).
+WANG_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
 def _wang_msssim(a: np.ndarray, b: np.ndarray) -> float:
-    w = np.array(MS_SSIM_WEIGHTS)
+    w = np.array(WANG_WEIGHTS)
     mssim, mcs = [], []
     for _ in range(5):
         s, c = _wang_ssim(a, b)
@@ -119,6 +124,16 @@ def test_ms_ssim_matches_wang_reference_in_numpy():
         ref = _wang_msssim(pred[i, 0].numpy(), target[i, 0].numpy())
         assert ours[i].item() == pytest.approx(ref, abs=1e-10)
     assert 0.3 < ours.min().item() < 0.999
+
+
+def test_ms_ssim_default_weights_are_wangs():
+    # The default exponents against explicit ones: the same number; other exponents, another one.
+    pred, target = _pair((1, 1, 161, 170), seed=7, noise=0.08)
+    default = ms_ssim(pred, target).item()
+    assert default == pytest.approx(ms_ssim(pred, target, weights=WANG_WEIGHTS).item(), rel=1e-14)
+    assert default != pytest.approx(ms_ssim(pred, target, weights=(0.2,) * 5).item(), rel=1e-6)
+    # Spot value of the reference on this pair: the product of cs_1..4 and ssim_5 to Wang's powers.
+    assert default == pytest.approx(_wang_msssim(pred[0, 0].numpy(), target[0, 0].numpy()), abs=1e-10)
 
 
 def test_ms_ssim_scales_match_skimage_per_scale():
