@@ -352,3 +352,22 @@ def test_perception_axis_log_scale_rule(values, expected):
     from pdloss.train.summary import use_log_scale
 
     assert use_log_scale(values) is expected
+
+
+def test_perception_distortion_plot_from_its_json_data(tmp_path):
+    from pdloss.train.summary import plot_perception_distortion_data
+
+    point = {"entry": "pdl-0.3", "label": "pdl (0.3)", "weight": 0.3, "seeds": [0], "psnr": 26.4, "niqe": 64.6}
+    data = {
+        "x": "psnr",
+        "y": ["niqe", "kid"],
+        "curves": {
+            "pdl": [{**point, "weight": 0.02, "psnr": 27.1, "niqe": 7.8}, point],
+            "l1": [{**point, "entry": "l1", "label": "l1", "weight": None, "psnr": 27.2, "niqe": 7.6}],
+        },
+    }
+    out = plot_perception_distortion_data(data, tmp_path / "pd.png", "test")
+    assert out == tmp_path / "pd.png" and out.stat().st_size > 0
+    no_psnr = {**data, "curves": {"l1": [{**point, "psnr": None}]}}
+    assert plot_perception_distortion_data(no_psnr, tmp_path / "none.png") is None
+    assert not (tmp_path / "none.png").exists()

@@ -201,15 +201,21 @@ def use_log_scale(values: Sequence[float | None]) -> bool:
 
 def perception_distortion_plot(entries: Sequence[Entry], out_png: Path, title: str = "") -> Path | None:
     """``out_png`` (and the same name ``.json`` with the data): PSNR against NIQE and KID."""
+    data = perception_distortion_data(entries)
+    out_png.with_suffix(".json").write_text(json.dumps(data, indent=2))
+    return plot_perception_distortion_data(data, out_png, title)
+
+
+def plot_perception_distortion_data(data: dict[str, Any], out_png: Path, title: str = "") -> Path | None:
+    """Draw the plot of :func:`perception_distortion_data`'s ``data`` (e.g. read back from the
+    ``.json`` beside a plot) into ``out_png``; None (and a note on stderr) when nothing to plot."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    data = perception_distortion_data(entries)
-    panels = [m for m in PD_PERCEPTION if any(p[m] is not None for ps in data["curves"].values() for p in ps)]
-    out_png.with_suffix(".json").write_text(json.dumps(data, indent=2))
+    panels = [m for m in PD_PERCEPTION if any(p.get(m) is not None for ps in data["curves"].values() for p in ps)]
     if not panels or not any(p[PD_DISTORTION] is not None for ps in data["curves"].values() for p in ps):
         print(
             f"perception-distortion plot skipped: no {PD_DISTORTION} with {', '.join(PD_PERCEPTION)}", file=sys.stderr
@@ -218,13 +224,13 @@ def perception_distortion_plot(entries: Sequence[Entry], out_png: Path, title: s
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False)
     for ax, metric in zip(axes[0], panels, strict=True):
         for key, points in data["curves"].items():
-            pts = [p for p in points if p[PD_DISTORTION] is not None and p[metric] is not None]
+            pts = [p for p in points if p.get(PD_DISTORTION) is not None and p.get(metric) is not None]
             if not pts:
                 continue
             x = [p[PD_DISTORTION] for p in pts]
             y = [p[metric] for p in pts]
-            xerr = [p[f"{PD_DISTORTION}_std"] or 0.0 for p in pts]
-            yerr = [p[f"{metric}_std"] or 0.0 for p in pts]
+            xerr = [p.get(f"{PD_DISTORTION}_std") or 0.0 for p in pts]
+            yerr = [p.get(f"{metric}_std") or 0.0 for p in pts]
             ax.errorbar(x, y, xerr=xerr, yerr=yerr, marker="o" if len(pts) > 1 else "s", capsize=3, label=key)
             for p in pts:
                 if p["weight"] is not None and len(pts) > 1:
@@ -235,7 +241,7 @@ def perception_distortion_plot(entries: Sequence[Entry], out_png: Path, title: s
                         xytext=(3, 3),
                         textcoords="offset points",
                     )
-        log_scale = use_log_scale([p[metric] for ps in data["curves"].values() for p in ps])
+        log_scale = use_log_scale([p.get(metric) for ps in data["curves"].values() for p in ps])
         if log_scale:
             ax.set_yscale("log")
         ax.xaxis.set_major_locator(MaxNLocator(6))
