@@ -339,12 +339,6 @@ def test_lpips_heads_labels_and_file_errors(lpips_files, tmp_path, monkeypatch):
         lp.load_heads()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pickle.UnpicklingError,
-    reason="load_heads catches OSError/KeyError/RuntimeError only: a file that is not a torch checkpoint "
-    "escapes as pickle.UnpicklingError instead of a WeightsError naming the file",
-)
 def test_lpips_unreadable_heads_file_is_a_clear_error(tmp_path):
     from pdloss.errors import WeightsError
     from pdloss.metrics import lpips as lp

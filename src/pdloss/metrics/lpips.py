@@ -14,6 +14,7 @@ only) or a file in its layout: LPIPS is never computed on another network.
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import torch
@@ -48,7 +49,8 @@ def load_heads(path: str | os.PathLike | None = None) -> tuple[list[torch.Tensor
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         heads = [state[f"lin{i}.model.1.weight"].reshape(-1).float() for i in range(len(LAYERS))]
-    except (OSError, KeyError, RuntimeError) as exc:
+    # A file that is not a torch checkpoint (truncated, HTML error page) fails in unpickling.
+    except (OSError, KeyError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
         raise WeightsError(f"cannot read LPIPS heads from {path}: {exc}") from exc
     for head, channels in zip(heads, CHANNELS, strict=True):
         if head.numel() != channels:
