@@ -62,6 +62,12 @@ def images_tag(source: str | Path) -> str:
     return tag
 
 
+def eval_folder_name(tag: str | None) -> str:
+    """A run's evaluation folder: ``eval`` for its validation set, ``eval-TAG`` for another source
+    (``tag`` from :func:`images_tag`)."""
+    return f"eval-{tag}" if tag else "eval"
+
+
 def _check_image_sizes(paths: list[Path], min_size: int, source: str) -> list[Path]:
     """Readable images of ``source`` (unreadable ones skipped with a warning naming them);
     an error naming any image smaller than ``min_size`` and when nothing is left."""
@@ -190,7 +196,7 @@ def _evaluate_locked(
     images: str | Path | None,
 ) -> dict[str, Any]:
     tag = images_tag(images) if images is not None else None
-    out = run_dir / (f"eval-{tag}" if tag else "eval")
+    out = run_dir / eval_folder_name(tag)
     if out.is_dir():
         # A stale image from an earlier, larger set must not enter this evaluation.
         shutil.rmtree(out / "restored", ignore_errors=True)

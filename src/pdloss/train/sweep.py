@@ -241,7 +241,7 @@ def sweep(
     (default ``evaluate.reference``). ``only``: tabulate only these entries (and train them and
     the runs they start from). ``images_only``: with ``images``, skip the validation set's evaluation.
     """
-    from pdloss.train.evaluation import evaluate_run, images_tag
+    from pdloss.train.evaluation import eval_folder_name, evaluate_run, images_tag
     from pdloss.train.trainer import train
 
     raw = apply_overrides(load_raw(config_path), base_overrides or [])
@@ -283,7 +283,7 @@ def sweep(
             if tabulated is not None and run.name not in tabulated:
                 continue  # trained only as the init of a selected run
             run_dir = Path(config.output)
-            metrics_file = run_dir / (f"eval-{tag}" if tag else "eval") / "metrics.json"
+            metrics_file = run_dir / eval_folder_name(tag) / "metrics.json"
             checkpoint = run_dir / "checkpoints" / "last.pt"
             record = None
             if metrics_file.exists() and metrics_file.stat().st_mtime >= checkpoint.stat().st_mtime:
@@ -309,7 +309,7 @@ def gather(root: Path, raw: dict, records: list, tag: str | None = None, referen
     """The sweep's table (``results[-TAG].md|csv|json``: one row per entry, the mean over its
     seeds, and the paired intervals against the ``reference`` entry), crop grid, feature CDFs and
     perception-distortion plot, from each run's evaluation record."""
-    from pdloss.train.evaluation import write_results
+    from pdloss.train.evaluation import eval_folder_name, write_results
     from pdloss.train.figures import crop_grid, feature_cdf_plot
     from pdloss.train.summary import (
         difference_table,
@@ -328,7 +328,7 @@ def gather(root: Path, raw: dict, records: list, tag: str | None = None, referen
         # Per-run file locations belong to each run's own table, not to the sweep's.
         notes += [n for n in record["notes"] if n not in notes and not n.startswith(_PER_RUN_NOTES)]
     suffix = f"-{tag}" if tag else ""
-    eval_name = f"eval{suffix}"
+    eval_name = eval_folder_name(tag)
     entries = group_entries(records, eval_name)
     rows = entry_rows(entries, metrics)
     if any(len(e.seeds) > 1 for e in entries):
