@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
+import numpy as np
 import pytest
 import torch
 
@@ -129,3 +134,41 @@ def test_public_sort_names_stay_importable_from_functional():
     from pdloss.functional import sort_backend as from_functional
 
     assert from_functional is sort_backend is sorting.sort_backend
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+def test_numpy_sort_pool_works_in_a_forked_child(monkeypatch):
+    # A forked child (a DataLoader worker) inherits the parent's pool object but not its threads;
+    # without the at-fork reset its first large sort waits forever.
+    monkeypatch.setattr(sorting, "_PARALLEL_MIN_ELEMENTS", 1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        rows = np.random.default_rng(0).standard_normal((4, 64))
+        for _ in range(5):  # the parent's pool now exists, with idle threads the child will not have
+            values, _ = sorting._numpy_sort_rows(rows, with_indices=False)
+        assert sorting._pool is not None
+        time.sleep(0.2)  # let the pool's threads go idle (each idle thread is a permit not to start one)
+        pid = os.fork()
+        if pid == 0:  # child: only NumPy and the pool, then leave without running pytest's teardown
+            ok = False
+            try:
+                child_values, child_indices = sorting._numpy_sort_rows(rows, with_indices=True)
+                ok = np.array_equal(child_values, values) and np.array_equal(
+                    np.take_along_axis(rows, child_indices, axis=-1), values
+                )
+            finally:
+                os._exit(0 if ok else 1)
+        deadline = time.monotonic() + 30
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                pytest.fail("the forked child's sort did not finish in 30 s (the inherited pool has no threads)")
+            time.sleep(0.05)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        torch.set_num_threads(threads)

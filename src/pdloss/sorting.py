@@ -88,6 +88,18 @@ def numpy_applies(x: torch.Tensor) -> bool:
     return _NUMPY_SORT_IS_FAST and (not needs_permutation or x.shape[-1] <= NUMPY_ARGSORT_MAX_LENGTH)
 
 
+def _forget_pool_after_fork() -> None:
+    # A forked child (DataLoader workers, multiprocessing "fork", mutmut's runners) inherits the pool
+    # object but not its threads: submitting to it would wait forever. The child starts its own.
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
 def _get_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
