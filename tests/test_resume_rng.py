@@ -152,12 +152,6 @@ def test_shipped_configurations_never_draw_from_the_global_rngs(photos, tmp_path
     assert random.getstate() == before[2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Trainer.run creates its DataLoader after load_state, and a DataLoader iterator draws its base "
-    "seed from the global torch RNG: the resumed run's stream is one draw ahead of the interrupted run's. "
-    "Passing DataLoader(generator=torch.Generator().manual_seed(...)) keeps that draw off the global RNG.",
-)
 def test_resume_through_run_is_bit_identical_for_a_model_with_dropout(photos, tmp_path, monkeypatch):
     build = trainer_module.build_model_from_config
     monkeypatch.setattr(trainer_module, "build_model_from_config", lambda config: _Dropout(build(config)))

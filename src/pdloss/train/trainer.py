@@ -334,6 +334,10 @@ class Trainer:
             num_workers=self.config.data.workers,
             pin_memory=self.device.type == "cuda",
             persistent_workers=False,
+            # The loader's iterator draws its workers' base seed from this generator; without it the
+            # draw comes from the global RNG, which a resumed run has just restored: its stream (a
+            # user's dropout, say) would run one draw ahead of the uninterrupted run's.
+            generator=torch.Generator().manual_seed(self.config.seed),
         )
         logger = _Logger(self.run_dir, self.dist.main, resume)
         bar = None
