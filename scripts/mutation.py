@@ -104,6 +104,8 @@ MODULES: dict[str, Target] = {
             _T + "test_adversarial.py",
             _T + "test_contextual.py",
             _T + "test_registry.py",
+            _T + "test_fdl.py",
+            _T + "test_validation_policy.py",
         ),
         0.90,
     ),
