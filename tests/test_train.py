@@ -246,6 +246,34 @@ def test_evaluate_run_and_sweep_write_tables_and_pictures(photo_folder, tmp_path
     assert (root / "l1" / "checkpoints" / "last.pt").stat().st_mtime_ns == mtime
 
 
+def test_sweep_only_keeps_the_other_current_evaluations_in_the_table(photo_folder, tmp_path):
+    raw = tiny(photo_folder, tmp_path)
+    raw["sweep"] = [["loss=l1"], ["loss=pdl", "loss.weight=0.2"], ["loss=pdl", "loss.weight=0.4"]]
+    raw["train"]["iterations"] = 3
+    config_file = tmp_path / "sweep.yaml"
+    config_file.write_text(yaml.safe_dump(raw))
+    from pdloss.cli import main
+
+    root = Path(raw["output"])
+
+    def labels() -> list[str]:
+        return [r["label"] for r in json.loads((root / "results.json").read_text())["rows"]]
+
+    assert main(["sweep", str(config_file), "--only", "l1"]) == 0
+    assert labels() == ["input", "l1"]
+    assert not (root / "pdl-0.2").exists()  # not asked for: neither trained nor evaluated
+    assert main(["sweep", str(config_file), "--only", "pdl-0.2"]) == 0
+    # The second call trains only pdl-0.2, and its table keeps l1's current evaluation (the
+    # sweep's table grows; it used to be replaced by the subset).
+    assert labels() == ["input", "l1", "pdl (0.2)"]
+    assert not (root / "pdl-0.4").exists()
+    # An evaluation older than its run's checkpoint is stale: left out, not shown as current.
+    time_ns = (root / "l1" / "eval" / "metrics.json").stat().st_mtime_ns
+    os.utime(root / "l1" / "checkpoints" / "last.pt", ns=(time_ns + 10**9, time_ns + 10**9))
+    assert main(["sweep", str(config_file), "--only", "pdl-0.2"]) == 0
+    assert labels() == ["input", "pdl (0.2)"]
+
+
 def test_fid_reference_statistics_are_cached_by_content(photo_folder, tmp_path):
     from pdloss.metrics.fid_weights import converted_path, torchscript_path
 

@@ -206,6 +206,30 @@ def _select(planned: list[SweepRun], only: Sequence[str]) -> list[SweepRun]:
     return [r for r in planned if r.name in wanted]
 
 
+def _run_config(raw: dict, root: Path, run: SweepRun):
+    """The config of one planned run: the sweep's settings, the run's overrides, its folder."""
+    run_raw = apply_overrides(raw, run.overrides)
+    if run.depends_on:
+        run_raw.setdefault("model", {})["init"] = str(root / run.depends_on)
+    run_raw["name"] = f"{raw['name']}/{run.name}"
+    run_raw["output"] = str(root / run.name)
+    return config_from_dict(run_raw)
+
+
+def _current_evaluation(config, eval_name: str) -> dict | None:
+    """The run's evaluation record if it is newer than the run's last checkpoint and was made with
+    the config's evaluation settings (crop, metrics, seed...); otherwise None (evaluate again)."""
+    run_dir = Path(config.output)
+    metrics_file = run_dir / eval_name / "metrics.json"
+    checkpoint = run_dir / "checkpoints" / "last.pt"
+    if not (metrics_file.exists() and checkpoint.exists() and (run_dir / "DONE").exists()):
+        return None
+    if metrics_file.stat().st_mtime < checkpoint.stat().st_mtime:
+        return None
+    record = json.loads(metrics_file.read_text())
+    return record if record.get("settings") == dataclasses.asdict(config.evaluate) else None
+
+
 def _remaining_steps(config) -> int:
     from pdloss.train.checkpoint import load_checkpoint
 
@@ -238,28 +262,24 @@ def sweep(
     ``images``: also (or, for finished runs, only) evaluate every run on this data source (a
     folder, ``offline:test``...) and write ``results-TAG.*`` (:func:`~pdloss.train.evaluation.images_tag`).
     ``reference``: the entry (run name without ``-seedN``) the tables compare every row with
-    (default ``evaluate.reference``). ``only``: tabulate only these entries (and train them and
-    the runs they start from). ``images_only``: with ``images``, skip the validation set's evaluation.
+    (default ``evaluate.reference``). ``only``: train and evaluate only these entries (and train
+    the runs they start from); the table still holds every other run of the sweep whose
+    evaluation is current, so a partial call completes the sweep's table instead of replacing it
+    with the subset. ``images_only``: with ``images``, skip the validation set's evaluation.
     """
     from pdloss.train.evaluation import eval_folder_name, evaluate_run, images_tag
     from pdloss.train.trainer import train
 
     raw = apply_overrides(load_raw(config_path), base_overrides or [])
-    planned = plan_runs(raw, grid)
-    tabulated = None
+    every_run = plan_runs(raw, grid)
+    planned, tabulated = every_run, None
     if only:
-        planned = _select(planned, only)
+        planned = _select(every_run, only)
         tabulated = {r.name for r in planned if r.group in only or r.name in only}
     raw.pop("sweep", None)
     root = Path(raw["output"])
-    configs = []
-    for run in planned:
-        run_raw = apply_overrides(raw, run.overrides)
-        if run.depends_on:
-            run_raw.setdefault("model", {})["init"] = str(root / run.depends_on)
-        run_raw["name"] = f"{raw['name']}/{run.name}"
-        run_raw["output"] = str(root / run.name)
-        configs.append(config_from_dict(run_raw))
+    config_of = {run.name: _run_config(raw, root, run) for run in every_run}
+    configs = [config_of[run.name] for run in planned]
     eta, started = _Eta(), time.perf_counter()
     for index, (run, config) in enumerate(zip(planned, configs, strict=True), start=1):
         run_dir = Path(config.output)
@@ -279,21 +299,18 @@ def sweep(
     for source in sources:
         tag = images_tag(source) if source is not None else None
         records = []
-        for run, config in zip(planned, configs, strict=True):
+        for run in every_run:
+            config = config_of[run.name]
+            record = _current_evaluation(config, eval_folder_name(tag))
             if tabulated is not None and run.name not in tabulated:
-                continue  # trained only as the init of a selected run
-            run_dir = Path(config.output)
-            metrics_file = run_dir / eval_folder_name(tag) / "metrics.json"
-            checkpoint = run_dir / "checkpoints" / "last.pt"
-            record = None
-            if metrics_file.exists() and metrics_file.stat().st_mtime >= checkpoint.stat().st_mtime:
-                record = json.loads(metrics_file.read_text())
-                # An evaluation made with other settings (crop, metrics, seed...) is done again.
-                if record.get("settings") != dataclasses.asdict(config.evaluate):
-                    record = None
+                # Not asked for: in the table only if its evaluation is already current.
+                if record is not None:
+                    records.append((run, config, record))
+                continue
             if record is None:
                 record = evaluate_run(
-                    run_dir, device=device or "cpu", fid_cache_dir=root, images=source, settings=config.evaluate
+                    Path(config.output), device=device or "cpu", fid_cache_dir=root, images=source,
+                    settings=config.evaluate,
                 )
             records.append((run, config, record))
         gather(root, raw, records, tag=tag, reference=reference)
