@@ -213,10 +213,27 @@ def test_autocast_dtype_elsewhere_and_the_trainer_modes(monkeypatch):
     assert trainer.amp_dtype is amp.amp_dtype and trainer.cpu_supports_bf16 is amp.cpu_supports_bf16
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [("ONEDNN_MAX_CPU_ISA", "AVX2", None), ("ONEDNN_MAX_CPU_ISA", "avx512_core", None),
+     ("DNNL_MAX_CPU_ISA", "AVX512_CORE_VNNI", None), ("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16", torch.bfloat16),
+     ("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX", torch.bfloat16), ("ONEDNN_MAX_CPU_ISA", "ALL", torch.bfloat16),
+     ("ONEDNN_MAX_CPU_ISA", "", torch.bfloat16)],
+)
+def test_autocast_dtype_follows_a_onednn_isa_cap(monkeypatch, variable, value, expected):
+    # A CPU with AVX512-BF16 whose oneDNN is capped below bf16 computes bf16 by emulation.
+    monkeypatch.setattr(amp, "_cpuinfo_flags", lambda: frozenset({"avx512_bf16"}))
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv(variable, value)
+    assert pdloss.autocast_dtype("cpu") is expected
+    assert amp.amp_dtype("auto", "cpu") is expected
+
+
 def test_cpu_flags_come_from_proc_cpuinfo():
     try:
         with open("/proc/cpuinfo") as f:
             flags = set(f.read().split())
     except OSError:
         pytest.skip("no /proc/cpuinfo on this system")
-    assert amp.cpu_supports_bf16() == bool(flags & {"avx512_bf16", "amx_bf16"})
+    assert amp.cpu_supports_bf16() == (bool(flags & {"avx512_bf16", "amx_bf16"}) and amp._onednn_isa_allows_bf16())

@@ -14,6 +14,7 @@ AVX512-BF16 or AMX it runs about 2x faster. Hence:
 
 from __future__ import annotations
 
+import os
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -38,12 +39,28 @@ def _cpuinfo_flags() -> frozenset[str]:
     return frozenset(text.split())
 
 
+# oneDNN's ISA levels with bf16 dot products. ONEDNN_MAX_CPU_ISA below these (AVX2, AVX512_CORE...)
+# makes oneDNN, which runs PyTorch's CPU convolutions, emulate bf16 even on a CPU that has it.
+_ONEDNN_BF16_ISAS = frozenset(
+    {"AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX", "AVX512_CORE_AMX_FP16", "AVX10_1_512",
+     "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2"}
+)
+_ONEDNN_ISA_LEVELS = frozenset({"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"})
+
+
+def _onednn_isa_allows_bf16() -> bool:
+    """False when ONEDNN_MAX_CPU_ISA (or its old name DNNL_MAX_CPU_ISA) caps oneDNN below bf16."""
+    value = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").strip().upper()
+    return not (value in _ONEDNN_ISA_LEVELS and value not in _ONEDNN_BF16_ISAS)
+
+
 @torch.compiler.assume_constant_result
 def cpu_supports_bf16() -> bool:
     """True when this CPU has native bf16 dot products (AVX512-BF16 or AMX, from /proc/cpuinfo),
-    where bf16 autocast pays; False elsewhere (including non-Linux systems, where it is unknown)."""
+    where bf16 autocast pays; False elsewhere (including non-Linux systems, where it is unknown,
+    and where ``ONEDNN_MAX_CPU_ISA`` caps oneDNN below bf16, e.g. ``AVX2``: it then emulates bf16)."""
     flags = _cpuinfo_flags()
-    return any(flag in flags for flag in _CPU_BF16_FLAGS)
+    return any(flag in flags for flag in _CPU_BF16_FLAGS) and _onednn_isa_allows_bf16()
 
 
 def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
