@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from pdloss.errors import InputError
+from pdloss.train.layout import eval_folder_name
 
 #: Metrics that have a value for a whole set only (no per-image value in ``metrics.json``).
 SET_METRICS = ("fid", "kid")
@@ -341,7 +342,7 @@ def resolve_evaluation(path: str | Path, tag: str | None = None) -> Path:
     path = Path(path)
     if (path / "metrics.json").is_file() and not tag:
         return path
-    candidate = path / (f"eval-{tag}" if tag else "eval")
+    candidate = path / eval_folder_name(tag)
     if (candidate / "metrics.json").is_file():
         return candidate
     if (path / "metrics.json").is_file():

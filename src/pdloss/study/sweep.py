@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pdloss.errors import InputError
 from pdloss.study.design import _images_by_stem, check_method_name
+from pdloss.train.layout import eval_folder_name, results_name
 
 INPUT_METHOD = "input"
 
@@ -176,8 +177,8 @@ def sweep_methods(
     if not sweep_dir.is_dir():
         raise InputError(f"sweep folder {sweep_dir} does not exist")
     tag = resolve_tag(sweep_dir, images)
-    results = sweep_dir / ("results.json" if tag is None else f"results-{tag}.json")
-    eval_name = "eval" if tag is None else f"eval-{tag}"
+    results = sweep_dir / f"{results_name(tag)}.json"
+    eval_name = eval_folder_name(tag)
     rows = _load_rows(results)
     trained = [r for r in rows if r.get("run")]
     if not trained:

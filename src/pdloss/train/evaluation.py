@@ -32,6 +32,7 @@ from pdloss.imageio import write_image
 from pdloss.metrics.evaluate import HIGHER_IS_BETTER, evaluate
 from pdloss.train.checkpoint import load_checkpoint
 from pdloss.train.config import Config, EvaluateConfig, config_from_dict
+from pdloss.train.layout import eval_folder_name, results_name
 from pdloss.train.trainer import build_model_from_config
 
 TABLE_METRICS = ("psnr", "ms_ssim", "lpips", "niqe", "fid", "kid")
@@ -60,12 +61,6 @@ def images_tag(source: str | Path) -> str:
     if not tag:
         raise PdlossError(f"cannot name an evaluation of {source!r}; give a folder with a name")
     return tag
-
-
-def eval_folder_name(tag: str | None) -> str:
-    """A run's evaluation folder: ``eval`` for its validation set, ``eval-TAG`` for another source
-    (``tag`` from :func:`images_tag`)."""
-    return f"eval-{tag}" if tag else "eval"
 
 
 def _check_image_sizes(paths: list[Path], min_size: int, source: str) -> list[Path]:
@@ -249,7 +244,7 @@ def _evaluate_locked(
         result.unavailable,
         result.notes,
         title=f"{config.task}: {config.name}" + (f" on {images}" if images is not None else ""),
-        name=f"results-{tag}" if tag else "results",
+        name=results_name(tag),
     )
     return record
 

@@ -267,7 +267,8 @@ def sweep(
     evaluation is current, so a partial call completes the sweep's table instead of replacing it
     with the subset. ``images_only``: with ``images``, skip the validation set's evaluation.
     """
-    from pdloss.train.evaluation import eval_folder_name, evaluate_run, images_tag
+    from pdloss.train.evaluation import evaluate_run, images_tag
+    from pdloss.train.layout import eval_folder_name, results_name
     from pdloss.train.trainer import train
 
     raw = apply_overrides(load_raw(config_path), base_overrides or [])
@@ -315,7 +316,7 @@ def sweep(
             records.append((run, config, record))
         gather(root, raw, records, tag=tag, reference=reference)
         if tag:
-            print((root / f"results-{tag}.md").read_text())
+            print((root / f"{results_name(tag)}.md").read_text())
     return root
 
 
@@ -326,8 +327,9 @@ def gather(root: Path, raw: dict, records: list, tag: str | None = None, referen
     """The sweep's table (``results[-TAG].md|csv|json``: one row per entry, the mean over its
     seeds, and the paired intervals against the ``reference`` entry), crop grid, feature CDFs and
     perception-distortion plot, from each run's evaluation record."""
-    from pdloss.train.evaluation import eval_folder_name, write_results
+    from pdloss.train.evaluation import write_results
     from pdloss.train.figures import crop_grid, feature_cdf_plot
+    from pdloss.train.layout import eval_folder_name
     from pdloss.train.summary import (
         difference_table,
         differences,
