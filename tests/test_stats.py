@@ -168,6 +168,7 @@ def test_format_interval_digits_and_star():
     interval = BootstrapInterval(-0.2149, -0.3512, -0.0833, 1, 30, True)
     assert format_interval(interval, "psnr") == "-0.21 [-0.35, -0.08]*"
     assert format_interval(interval, "lpips") == "-0.215 [-0.351, -0.083]*"
+    assert format_interval(interval, "kid") == "-0.2149 [-0.3512, -0.0833]*"  # KID's differences are ~1e-3
     spans = BootstrapInterval(-0.0004, -0.002, 0.003, 2, 30, False)
     assert format_interval(spans, "fid") == "0.00 [0.00, 0.00]"  # no "-0.00"
     comparison = MetricComparison("psnr", "per_image", interval, 24.0, 23.79, True)

@@ -30,6 +30,7 @@ import torch
 from pdloss.errors import PdlossError
 from pdloss.imageio import write_image
 from pdloss.metrics.evaluate import HIGHER_IS_BETTER, evaluate
+from pdloss.stats import DIGITS
 from pdloss.train.checkpoint import load_checkpoint
 from pdloss.train.config import Config, EvaluateConfig, config_from_dict
 from pdloss.train.layout import eval_folder_name, results_name
@@ -279,9 +280,7 @@ def _folder_digest(folder: Path) -> str:
 def _fmt(value: Any, metric: str) -> str:
     if value is None:
         return "-"
-    if metric == "kid":
-        return f"{value:.4f}"
-    return f"{value:.2f}" if metric in ("psnr", "fid") else f"{value:.3f}"
+    return f"{value:.{DIGITS.get(metric, 3)}f}"
 
 
 def write_results(
