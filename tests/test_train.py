@@ -150,6 +150,46 @@ def test_interrupt_saves_and_resume_is_bit_identical(photo_folder, tmp_path, mon
         assert torch.equal(a[key], b[key]), key
 
 
+def test_training_changes_lists_what_decides_the_weights():
+    from pdloss.train.config import training_changes
+
+    saved = {"name": "a", "train": {"iterations": 500, "log_every": 10}, "optim": {"betas": [0.9, 0.999]},
+             "loss": {"name": "pdl", "weight": 0.3}, "data": {"crop": 64, "workers": 0}, "evaluate": {"crop": 96}}
+    current = {"name": "b", "train": {"iterations": 200, "log_every": 50}, "optim": {"betas": (0.9, 0.999)},
+               "loss": {"name": "pdl", "weight": 0.1, "seed": 0}, "data": {"crop": 48, "workers": 2},
+               "evaluate": {"crop": 128}, "seed": 1}
+    # Logging, workers, evaluation and the name are not training; tuples equal lists; keys on one
+    # side only (loss.seed here, settings newer than the saved file) are not changes.
+    assert training_changes(saved, current) == [
+        "train.iterations: 500 -> 200", "loss.weight: 0.3 -> 0.1", "data.crop: 64 -> 48"
+    ]
+    assert training_changes(saved, saved) == []
+
+
+def test_resume_and_sweep_refuse_a_run_trained_with_other_settings(photo_folder, tmp_path):
+    from pdloss.cli import main
+
+    raw = tiny(photo_folder, tmp_path)
+    raw["train"]["iterations"] = 2
+    train(raw, progress=False)
+    longer = apply_overrides(raw, ["train.iterations=4", "train.log_every=1"])
+    with pytest.raises(ConfigError, match=r"run was trained with other settings than this config "
+                       r"\(train\.iterations: 2 -> 4\).*Delete"):
+        train(longer, resume=True, progress=False)
+    same = apply_overrides(raw, ["train.log_every=1", "evaluate.crop=8"])  # not training settings
+    train(same, resume=True, progress=False)
+
+    raw["sweep"] = [["run=a", "loss=l1"]]
+    raw["output"] = str(tmp_path / "sweep")
+    config_file = tmp_path / "sweep.yaml"
+    config_file.write_text(yaml.safe_dump(raw))
+    assert main(["sweep", str(config_file), "--no-eval"]) == 0
+    done = (tmp_path / "sweep" / "a" / "checkpoints" / "last.pt").stat().st_mtime_ns
+    # The edited config's run is refused before anything trains; it used to be reused as finished.
+    assert main(["sweep", str(config_file), "data.crop=8", "--no-eval"]) != 0
+    assert (tmp_path / "sweep" / "a" / "checkpoints" / "last.pt").stat().st_mtime_ns == done
+
+
 def test_killed_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path):
     folder = tmp_path / "checkpoints"
     save_checkpoint({"step": 3, "model": {"w": torch.ones(3)}}, folder)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pdloss.train.config import ConfigError, apply_overrides, config_from_dict, load_raw
+from pdloss.train.config import ConfigError, apply_overrides, check_same_training, config_from_dict, load_raw
 
 
 def split_values(text: str) -> list[str]:
@@ -281,6 +281,13 @@ def sweep(
     root = Path(raw["output"])
     config_of = {run.name: _run_config(raw, root, run) for run in every_run}
     configs = [config_of[run.name] for run in planned]
+    # A finished or interrupted run trained with other settings (the config was edited since) is
+    # refused before anything trains: reusing it would put a stale run under the new settings.
+    for config in configs:
+        run_dir = Path(config.output)
+        trained = (run_dir / "DONE").exists() or (run_dir / "checkpoints" / "last.pt").exists()
+        if trained and (run_dir / "config.yaml").exists():
+            check_same_training(run_dir, config)
     eta, started = _Eta(), time.perf_counter()
     for index, (run, config) in enumerate(zip(planned, configs, strict=True), start=1):
         run_dir = Path(config.output)

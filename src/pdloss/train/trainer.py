@@ -37,7 +37,7 @@ from pdloss.losses.registry import build_loss
 from pdloss.models import build_model
 from pdloss.train import distributed
 from pdloss.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from pdloss.train.config import Config, config_from_dict
+from pdloss.train.config import Config, check_same_training, config_from_dict
 from pdloss.train.sampler import StepSampler
 
 
@@ -307,6 +307,8 @@ class Trainer:
         config_file = self.run_dir / "config.yaml"
         if not resume and (self.run_dir / "checkpoints" / "last.pt").exists():
             raise PdlossError(f"{self.run_dir} already holds a run; use --resume to continue it or another output")
+        if resume and config_file.exists() and (self.run_dir / "checkpoints" / "last.pt").exists():
+            check_same_training(self.run_dir, self.config)
         config_file.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
 
     def run(self, resume: bool = False) -> Path:
