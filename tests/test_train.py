@@ -166,16 +166,20 @@ def test_training_changes_lists_what_decides_the_weights():
     assert training_changes(saved, saved) == []
 
 
-def test_resume_and_sweep_refuse_a_run_trained_with_other_settings(photo_folder, tmp_path):
+def test_resume_and_sweep_refuse_a_run_trained_with_other_settings(photo_folder, tmp_path, capsys):
     from pdloss.cli import main
 
     raw = tiny(photo_folder, tmp_path)
     raw["train"]["iterations"] = 2
     train(raw, progress=False)
-    longer = apply_overrides(raw, ["train.iterations=4", "train.log_every=1"])
+    other = apply_overrides(raw, ["loss.weight=0.3", "train.log_every=1"])
     with pytest.raises(ConfigError, match=r"run was trained with other settings than this config "
-                       r"\(train\.iterations: 2 -> 4\).*Delete"):
-        train(longer, resume=True, progress=False)
+                       r"\(loss\.weight: 0\.1 -> 0\.3\).*Delete"):
+        train(other, resume=True, progress=False)
+    # `pdloss train --resume` may extend a run (train.iterations); it says so.
+    train(apply_overrides(raw, ["train.iterations=3"]), resume=True, progress=False)
+    assert "resuming" in capsys.readouterr().err and load_checkpoint(raw["output"])["step"] == 3
+    raw["train"]["iterations"] = 3
     same = apply_overrides(raw, ["train.log_every=1", "evaluate.crop=8"])  # not training settings
     train(same, resume=True, progress=False)
 

@@ -194,20 +194,24 @@ def training_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[str
     return [f"{k}: {old[k]!r} -> {new[k]!r}" for k in new if k in old and not skip(k) and old[k] != new[k]]
 
 
-def check_same_training(run_dir: str | Path, config: Config) -> None:
+def check_same_training(run_dir: str | Path, config: Config, allow: tuple[str, ...] = ()) -> list[str]:
     """Raise :class:`ConfigError` when ``run_dir`` was trained with other training settings than
-    ``config`` (its ``config.yaml``): resuming or reusing it would mix two runs under one name."""
+    ``config`` (its ``config.yaml``): resuming or reusing it would mix two runs under one name.
+    Changes of the keys in ``allow`` are returned (for a warning) instead."""
     saved_file = Path(run_dir) / "config.yaml"
     try:
         saved = yaml.safe_load(saved_file.read_text()) or {}
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"{saved_file} cannot be read ({error}); delete {run_dir} to train it again") from None
     changes = training_changes(saved, yaml.safe_load(yaml.safe_dump(config.to_dict(), sort_keys=False)))
+    allowed = [c for c in changes if c.split(":")[0] in allow]
+    changes = [c for c in changes if c not in allowed]
     if changes:
         raise ConfigError(
             f"{run_dir} was trained with other settings than this config ({'; '.join(changes)}): resuming or "
             f"reusing it would mix two runs. Delete {run_dir} (or choose another output) to train it anew"
         )
+    return allowed
 
 
 _SECTIONS = {

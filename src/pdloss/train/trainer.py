@@ -308,7 +308,10 @@ class Trainer:
         if not resume and (self.run_dir / "checkpoints" / "last.pt").exists():
             raise PdlossError(f"{self.run_dir} already holds a run; use --resume to continue it or another output")
         if resume and config_file.exists() and (self.run_dir / "checkpoints" / "last.pt").exists():
-            check_same_training(self.run_dir, self.config)
+            # `pdloss train --resume` with another train.iterations is a deliberate extension (or an
+            # early end); the sweep, which reuses runs without being asked, refuses even that.
+            for change in check_same_training(self.run_dir, self.config, allow=("train.iterations",)):
+                print(f"resuming {self.run_dir} with {change} (the schedule follows the new length)", file=sys.stderr)
         config_file.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
 
     def run(self, resume: bool = False) -> Path:
