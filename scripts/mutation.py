@@ -956,7 +956,11 @@ def run_module(
         "dirty": snapshot["dirty"],
     }
     result.update(_collect(dest, target))
-    if returncode != 0 and not result.get("counts", {}).get("total"):
+    counts = result.get("counts", {})
+    nothing_ran = bool(counts.get("total")) and counts.get("not_checked") == counts.get("total")
+    # mutmut generated the mutants but its clean run of the tests failed (so no mutant was tested):
+    # a failure to fix, not a score of 0%.
+    if (returncode != 0 and not counts.get("total")) or nothing_ran:
         tail = log.read_text(errors="replace")[-3000:]
         result["status"] = "failed"
         result["log_tail"] = re.sub(r"[⠀-⣿]+ [^\n]*?(?=⠀|\n|$)", "", tail)[-1500:]
