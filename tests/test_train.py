@@ -337,3 +337,14 @@ def test_fid_reference_statistics_are_cached_by_content(photo_folder, tmp_path):
     assert files[0].stat().st_mtime_ns == stamp  # reused, not recomputed
     assert second["mean"]["fid"] == pytest.approx(first["mean"]["fid"])
     assert first["mean"]["fid"] > 0
+
+
+def test_lr_factor_warmup_cosine_and_steps_by_hand():
+    from pdloss.train.config import OptimConfig
+    from pdloss.train.trainer import lr_factor
+
+    cosine = OptimConfig(schedule="cosine", warmup=2)
+    # warm-up (step + 1) / 2 times cos over the 8 steps after it: 0.5*1, 1*1, then 0.5 halfway, 0 at the end
+    assert [lr_factor(s, cosine, 10) for s in (0, 1, 6, 10)] == pytest.approx([0.5, 1.0, 0.5, 0.0], abs=1e-12)
+    steps = OptimConfig(schedule="step", warmup=0, milestones=[3, 5], gamma=0.5)
+    assert [lr_factor(s, steps, 10) for s in (2, 3, 4, 5, 9)] == [1.0, 0.5, 0.5, 0.25, 0.25]

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
 import sys
@@ -37,7 +38,7 @@ from pdloss.losses.registry import build_loss
 from pdloss.models import build_model
 from pdloss.train import distributed
 from pdloss.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from pdloss.train.config import Config, check_same_training, config_from_dict
+from pdloss.train.config import Config, OptimConfig, check_same_training, config_from_dict
 from pdloss.train.sampler import StepSampler
 
 
@@ -117,6 +118,20 @@ class _IndexBatches:
             yield [(epoch, i) for i in indices]
 
 
+def lr_factor(step: int, optim: OptimConfig, iterations: int) -> float:
+    """The learning-rate multiplier at ``step``: linear warm-up over ``optim.warmup`` steps, then
+    cosine to 0 at ``iterations`` or a step decay by ``optim.gamma`` at each milestone."""
+    factor = 1.0
+    if optim.warmup and step < optim.warmup:
+        factor = (step + 1) / optim.warmup
+    if optim.schedule == "cosine":
+        progress = min(1.0, max(0, step - optim.warmup) / max(1, iterations - optim.warmup))
+        factor *= 0.5 * (1 + math.cos(math.pi * progress))
+    elif optim.schedule == "step":
+        factor *= optim.gamma ** sum(step >= m for m in optim.milestones)
+    return factor
+
+
 class Trainer:
     """Everything of one training run; :meth:`run` trains, resumable at any checkpoint."""
 
@@ -159,7 +174,12 @@ class Trainer:
         self.optimizer = optimizer_cls(
             self.model.parameters(), lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay
         )
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
+        # A partial of a module-level function, not a bound method: LambdaLR's state_dict stores the
+        # __dict__ of non-function schedules, and a bound method exposes its function's (which
+        # tools that wrap functions, such as mutmut, fill with unpicklable objects).
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, functools.partial(lr_factor, optim=opt, iterations=config.train.iterations)
+        )
         self.discriminator = getattr(self.loss, "discriminator", None)
         self.d_optimizer = None
         if self.discriminator is not None:
@@ -170,19 +190,6 @@ class Trainer:
             )
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
         self.step = 0
-
-    # -- schedule ---------------------------------------------------------------------------
-    def _lr_factor(self, step: int) -> float:
-        opt, total = self.config.optim, self.config.train.iterations
-        factor = 1.0
-        if opt.warmup and step < opt.warmup:
-            factor = (step + 1) / opt.warmup
-        if opt.schedule == "cosine":
-            progress = min(1.0, max(0, step - opt.warmup) / max(1, total - opt.warmup))
-            factor *= 0.5 * (1 + math.cos(math.pi * progress))
-        elif opt.schedule == "step":
-            factor *= opt.gamma ** sum(step >= m for m in opt.milestones)
-        return factor
 
     # -- state ------------------------------------------------------------------------------
     def state(self) -> dict:
