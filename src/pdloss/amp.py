@@ -39,19 +39,18 @@ def _cpuinfo_flags() -> frozenset[str]:
     return frozenset(text.split())
 
 
-# oneDNN's ISA levels with bf16 dot products. ONEDNN_MAX_CPU_ISA below these (AVX2, AVX512_CORE...)
-# makes oneDNN, which runs PyTorch's CPU convolutions, emulate bf16 even on a CPU that has it.
-_ONEDNN_BF16_ISAS = frozenset(
-    {"AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX", "AVX512_CORE_AMX_FP16", "AVX10_1_512",
-     "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2"}
+# oneDNN's ISA levels without bf16 dot products. ONEDNN_MAX_CPU_ISA set to one of these makes oneDNN,
+# which runs PyTorch's CPU convolutions, emulate bf16 even on a CPU that has it; the higher levels
+# (AVX512_CORE_BF16, AMX, AVX10...), ALL, DEFAULT and unknown values leave bf16 native.
+_ONEDNN_NO_BF16_ISAS = frozenset(
+    {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
 )
-_ONEDNN_ISA_LEVELS = frozenset({"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"})
 
 
 def _onednn_isa_allows_bf16() -> bool:
     """False when ONEDNN_MAX_CPU_ISA (or its old name DNNL_MAX_CPU_ISA) caps oneDNN below bf16."""
     value = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").strip().upper()
-    return not (value in _ONEDNN_ISA_LEVELS and value not in _ONEDNN_BF16_ISAS)
+    return value not in _ONEDNN_NO_BF16_ISAS
 
 
 @torch.compiler.assume_constant_result
