@@ -301,6 +301,39 @@ EQUIVALENTS: list[Equivalent] = [
     # -- functional core and its sort
     Equivalent(_SORT, 'value = os.environ.get("PDLOSS_SORT", "auto").strip().lower() or "auto"',
                'value = os.environ.get("PDLOSS_SORT", "AUTO").strip().lower() or "auto"', "the value is lower-cased"),
+    Equivalent(_FUNC, "cost = diff.mean(-1) if p == 1 else diff.pow(p).mean(-1)",
+               "cost = diff.mean(-1) if (p == 1) and False else diff.pow(p).mean(-1)",
+               "diff.pow(1) is diff (values and gradient): the p == 1 branch only skips a pass"),
+    Equivalent(_FUNC, "cost = (diff if p == 1 else diff.pow(p)).mul(weights.to(diff.dtype)).sum(-1)",
+               "cost = (diff if (p == 1) and False else diff.pow(p)).mul(weights.to(diff.dtype)).sum(-1)",
+               "diff.pow(1) is diff (values and gradient): the p == 1 branch only skips a pass"),
+    Equivalent(_FUNC, "index_x, index_y, weights = (t.to(xs.device) for t in _quantile_grid_cpu(n, m))",
+               "index_x, index_y, weights = (t.to(None) for t in _quantile_grid_cpu(n, m))", _DEVICE, True),
+    *(
+        Equivalent(_SORT, removed, added, "the rows are a 2-D (R, N) array: axis +1 is axis -1, NumPy's default")
+        for removed, added in (
+            ("order = np.argsort(rows[lo:hi], axis=-1)", "order = np.argsort(rows[lo:hi], )"),
+            ("order = np.argsort(rows[lo:hi], axis=-1)", "order = np.argsort(rows[lo:hi], axis=+1)"),
+            ("values[lo:hi] = np.take_along_axis(rows[lo:hi], order, axis=-1)",
+             "values[lo:hi] = np.take_along_axis(rows[lo:hi], order, )"),
+            ("values[lo:hi] = np.take_along_axis(rows[lo:hi], order, axis=-1)",
+             "values[lo:hi] = np.take_along_axis(rows[lo:hi], order, axis=+1)"),
+            ("values[lo:hi] = np.sort(rows[lo:hi], axis=-1)", "values[lo:hi] = np.sort(rows[lo:hi], )"),
+            ("values[lo:hi] = np.sort(rows[lo:hi], axis=-1)", "values[lo:hi] = np.sort(rows[lo:hi], axis=+1)"),
+        )
+    ),
+    Equivalent(_SORT, "work(0, rows.shape[0])", "work(None, rows.shape[0])", "rows[None:hi] is rows[0:hi]"),
+    Equivalent(_SORT, "work(0, rows.shape[0])", "work(0, None)", "rows[0:None] is rows[0:R], all R rows"),
+    *(
+        Equivalent(_SORT, "futures = [_get_pool().submit(work, lo, min(lo + step, rows.shape[0])) for lo in range(0, rows.shape[0], step)]",
+                   added, "every block then sorts a wider slice that covers its own rows and writes the same sorted "
+                   "values into the same places as the neighbouring blocks: the result is the same, only the work grows")
+        for added in (
+            "futures = [_get_pool().submit(work, None, min(lo + step, rows.shape[0])) for lo in range(0, rows.shape[0], step)]",
+            "futures = [_get_pool().submit(work, lo, None) for lo in range(0, rows.shape[0], step)]",
+        )
+    ),
+    Equivalent(_SORT, "return torch.sort(x, dim=-1).values", "return torch.sort(x, ).values", "torch.sort's default dim is -1"),
     Equivalent(_FUNC, "per_image = wasserstein_1d(u, v, p).mean(-1)", "per_image = wasserstein_1d(u, v, p).mean(+1)",
                "the distances are (B, K): axis +1 is axis -1"),
     Equivalent(_FUNC, "per_image = (diff if p == 1 else diff.pow(p)).flatten(1).mean(1)",
@@ -327,6 +360,48 @@ EQUIVALENTS: list[Equivalent] = [
                    f"grid = torch.stack(torch.meshgrid(rows, cols, {arg}), dim=-1)",
                    "torch.meshgrid's default indexing is 'ij' (it only warns that the default may change)")
         for arg in ("indexing=None", "")
+    ),
+    Equivalent(_CX, "if batch <= chunk:", "if batch < chunk:",
+               "a batch of exactly one chunk then runs the loop once over the whole batch: the same _chunk_loss "
+               "(checkpointed, which recomputes it in the backward pass), the same value and gradient"),
+    Equivalent(_CX, "cx = torch.lerp(cx, spatial.to(cx.dtype).expand_as(cx), spatial_weight)",
+               "cx = torch.lerp(cx, spatial.to(None).expand_as(cx), spatial_weight)",
+               "spatial is computed from coordinates in `dtype`, the dtype of cx: the conversion is a no-op"),
+    *(
+        Equivalent(_CX, f"{name}n = F.normalize({name}, dim=1)", f"{name}n = F.normalize({name}, )",
+                   "F.normalize's default dim is 1")
+        for name in ("u", "v")
+    ),
+    *(
+        Equivalent(_CX, "logits = torch.addcmul(d.new_tensor(1.0 / bandwidth), d, scale, value=-1.0)",
+                   f"logits = torch.addcmul(d.new_tensor({constant}), d, scale, value=-1.0)",
+                   "the softmax over the target axis is invariant to adding one constant to every logit")
+        for constant in ("1.0 * bandwidth", "2.0 / bandwidth")
+    ),
+    Equivalent(_CX, "u = fu.flatten(2).to(dtype)", "u = fu.flatten(2).to(None)",
+               "u's first use subtracts the target's mean, which is in `dtype` (float32 or float64): type promotion "
+               "converts u there, exactly (every float dtype converts exactly to float32 or float64)"),
+    Equivalent(_CX, "if spatial_weight > 0:", "if spatial_weight >= 0:",
+               "with spatial_weight 0 the spatial term is computed and mixed in with torch.lerp(cx, spatial, 0), "
+               "which is cx exactly"),
+    *(
+        Equivalent(_CX, removed, added, _DEVICE, True)
+        for removed, added in (
+            ("index_u = index_v = sample_positions(n, max_positions, generator).to(u.device)",
+             "index_u = index_v = sample_positions(n, max_positions, generator).to(None)"),
+            ("index_u = sample_positions(n, max_positions, generator).to(u.device)",
+             "index_u = sample_positions(n, max_positions, generator).to(None)"),
+            ("index_v = sample_positions(m, max_positions, generator).to(u.device)",
+             "index_v = sample_positions(m, max_positions, generator).to(None)"),
+            ("coords_u = position_coordinates(fu.shape[2], fu.shape[3], u.device, dtype)",
+             "coords_u = position_coordinates(fu.shape[2], fu.shape[3], None, dtype)"),
+            ("coords_v = position_coordinates(fv.shape[2], fv.shape[3], u.device, dtype)",
+             "coords_v = position_coordinates(fv.shape[2], fv.shape[3], None, dtype)"),
+            ("return torch.randperm(n, generator=generator, device=device)[:max_positions]",
+             "return torch.randperm(n, generator=generator, device=None)[:max_positions]"),
+            ("return torch.randperm(n, generator=generator, device=device)[:max_positions]",
+             "return torch.randperm(n, generator=generator, )[:max_positions]"),
+        )
     ),
     # -- metrics: FID
     *(
@@ -616,6 +691,11 @@ EQUIVALENTS: list[Equivalent] = [
                'return imresize(images, size=(h / factor, w // factor))', _DIVIDES),
     Equivalent(_D + 'resize' + '.py', 'return imresize(images, size=(h // factor, w // factor))',
                'return imresize(images, size=(h // factor, w / factor))', _DIVIDES),
+    # -- the trainer's resume code
+    Equivalent("src/pdloss/train/trainer.py",
+               'config_file.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))',
+               'config_file.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=None))',
+               "PyYAML sorts a mapping's keys only `if self.sort_keys:`, and None is as false as False"),
 ]
 
 

@@ -243,3 +243,50 @@ def test_bilateral_passes_sampling_on():
     assert got.item() != contextual_bilateral_loss(fu, fv, 0.3, "l2").item()  # sampling changed the value
     other = contextual_bilateral_loss(fu, fv, 0.3, "l2", max_positions=5, generator=torch.Generator().manual_seed(8))
     assert other.item() != got.item()  # the generator given is the one drawn from
+
+
+def test_a_map_of_exactly_max_positions_is_not_sampled():
+    # Nothing to sample when a map has exactly max_positions positions: the generator is not drawn
+    # from (a later draw, and so a resumed run, depends on every earlier one).
+    g = torch.Generator().manual_seed(0)
+    fu = torch.randn(1, 2, 3, 4, generator=g, dtype=torch.float64)  # 12 positions
+    fv = torch.randn(1, 2, 2, 3, generator=g, dtype=torch.float64)  # 6 positions
+    cases = ((fu, fu.flip(-1), 12), (fu, fv, 12), (fv, fu, 12), (fu, fv, 6))
+    for pred, target, bound in cases[:3]:
+        generator = torch.Generator().manual_seed(1)
+        before = generator.get_state()
+        contextual_loss(pred, target, "l2", max_positions=bound, generator=generator)
+        assert torch.equal(generator.get_state(), before), (pred.shape, target.shape, bound)
+    # Only the larger map is drawn when the other has exactly max_positions: one draw, of 12.
+    pred, target, bound = cases[3]
+    generator = torch.Generator().manual_seed(1)
+    contextual_loss(pred, target, "l2", max_positions=bound, generator=generator)
+    reference = torch.Generator().manual_seed(1)
+    torch.randperm(12, generator=reference)
+    assert torch.equal(generator.get_state(), reference.get_state())
+    generator = torch.Generator().manual_seed(1)
+    contextual_loss(target, pred, "l2", max_positions=bound, generator=generator)
+    assert torch.equal(generator.get_state(), reference.get_state())
+
+
+def test_similarity_defaults_to_the_cosine_distance():
+    g = torch.Generator().manual_seed(3)
+    u = torch.randn(1, 4, 5, generator=g, dtype=torch.float64)
+    v = torch.randn(1, 4, 6, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(contextual_similarity(u, v), contextual_similarity(u, v, "cosine"), rtol=0, atol=0)
+    assert not torch.allclose(contextual_similarity(u, v), contextual_similarity(u, v, "l2"))
+
+
+def test_sample_positions_draws_from_the_global_generator_under_compilation(monkeypatch):
+    # Under torch.compile (is_compiling() true while dynamo traces) the generator is dropped for the
+    # global one: dynamo cannot trace a torch.Generator. Checked by faking the flag, so that the test
+    # runs under mutmut, whose trampolines dynamo cannot trace; the compiled sampling loss itself is
+    # tested in tests/test_compile.py::test_contextual_sampling_compiles_without_graph_breaks.
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    generator = torch.Generator().manual_seed(0)
+    before = generator.get_state()
+    torch.manual_seed(2)
+    expected = torch.randperm(10)[:4]
+    torch.manual_seed(2)
+    assert torch.equal(sample_positions(10, 4, generator), expected)
+    assert torch.equal(generator.get_state(), before)  # the generator itself is not drawn from

@@ -57,6 +57,27 @@ def test_batches_broadcast_and_keep_their_shape():
     assert unequal.shape == (2, 1)
 
 
+def test_every_order_gives_one_distance_per_row():
+    # Equal sizes, p = 2, by hand: row 0 moves every value by 1 (W2 = 1), row 1 moves one of three by 3
+    # (W2 = sqrt(9 / 3)). Averaging over the whole batch instead of each row would give one number.
+    x = torch.tensor([[0.0, 1.0, 2.0], [0.0, 0.0, 0.0]], dtype=torch.float64)
+    y = torch.tensor([[1.0, 2.0, 3.0], [0.0, 3.0, 0.0]], dtype=torch.float64)
+    out = wasserstein_1d(x, y, p=2)
+    assert out.shape == (2,)
+    torch.testing.assert_close(out, torch.tensor([1.0, math.sqrt(3.0)], dtype=torch.float64), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_unequal_sizes_keep_the_input_dtype(p):
+    # The quantile grid's weights are float64; a float32 distance must stay float32 (not be promoted).
+    x = torch.tensor([[0.0, 3.0]])
+    y = torch.tensor([[0.0, 1.0, 2.0]])
+    out = wasserstein_1d(x, y, p=p)
+    assert out.dtype == torch.float32
+    expected = (0 / 3 + 1 / 6 + 2 / 6 + 1 / 3) if p == 1 else math.sqrt(1 / 6 + 4 / 6 + 1 / 3)
+    assert out.item() == pytest.approx(expected, rel=1e-6)
+
+
 def test_zero_distance_has_a_zero_gradient_for_every_order():
     for p in (1, 2, 3):
         x = _t(0.5, -1.0).requires_grad_(True)
@@ -271,10 +292,11 @@ def test_sorted_last_uses_numpy_exactly_when_it_applies(monkeypatch):
         assert grad.tolist() == [[100.0, 1.0, 10.0]]  # each sorted position's gradient back to its source
         with torch.no_grad():
             sorted_last(g)
-    assert calls == [((1, 3), False), ((1, 3), True), ((1, 3), False)]
+        assert sorted_last(torch.tensor([[2.0, 1.0]])).tolist() == [[1.0, 2.0]]  # two values already sort
+    assert calls == [((1, 3), False), ((1, 3), True), ((1, 3), False), ((1, 2), False)]
     with sort_backend("torch"):
         assert sorted_last(x).tolist() == [[1.0, 2.0, 3.0]]
-    assert len(calls) == 3
+    assert len(calls) == 4
 
 
 def test_numpy_sort_in_threads_equals_one_sort(monkeypatch):
@@ -302,8 +324,42 @@ def test_numpy_sort_in_threads_equals_one_sort(monkeypatch):
         assert len(used) == 6  # 7 rows over 3 threads: blocks of 3, 3, 1, twice
         np.testing.assert_array_equal(sorting._numpy_sort_rows(rows[:1], False)[0], one_values[:1])
         assert len(used) == 6  # one row: no pool
+        # More rows than values per row: the blocks are counted in rows, not in values.
+        tall = np.random.default_rng(1).normal(size=(7, 2))
+        np.testing.assert_array_equal(sorting._numpy_sort_rows(tall, False)[0], np.sort(tall, axis=-1))
+        np.testing.assert_array_equal(sorting._numpy_sort_rows(tall, True)[1], np.argsort(tall, axis=-1))
+        # Two threads (a 2-core machine) already split the work.
+        torch.set_num_threads(2)
+        used.clear()
+        np.testing.assert_array_equal(sorting._numpy_sort_rows(rows, False)[0], one_values)
+        assert len(used) == 2  # blocks of 4 and 3 rows
+        # The size threshold is inclusive: an input of exactly that many values is split.
+        monkeypatch.setattr(sorting, "_PARALLEL_MIN_ELEMENTS", rows.size)
+        used.clear()
+        sorting._numpy_sort_rows(rows, False)
+        assert len(used) == 2
+        monkeypatch.setattr(sorting, "_PARALLEL_MIN_ELEMENTS", rows.size + 1)
+        used.clear()
+        np.testing.assert_array_equal(sorting._numpy_sort_rows(rows, False)[0], one_values)
+        assert used == []
     finally:
         torch.set_num_threads(threads)
+
+
+def test_a_forked_child_forgets_the_parents_pool(monkeypatch):
+    # What os.register_at_fork runs in a child, called here in this process (a forked child's calls
+    # are invisible to coverage): the pool and its lock are dropped, and the next sort makes a new pool.
+    monkeypatch.setattr(sorting, "_pool", None)
+    monkeypatch.setattr(sorting, "_pool_lock", sorting._pool_lock)
+    parent = sorting._get_pool()
+    sorting._forget_pool_after_fork()
+    assert sorting._pool is None
+    assert sorting._pool_lock.acquire(blocking=False)  # a fresh, unlocked lock
+    sorting._pool_lock.release()
+    child = sorting._get_pool()
+    assert child is not parent and child.submit(sum, [1, 2]).result() == 3
+    parent.shutdown(wait=False)
+    child.shutdown(wait=False)
 
 
 def test_numpy_sort_op_shapes_and_fake():

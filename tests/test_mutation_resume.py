@@ -160,3 +160,58 @@ def test_index_batches_start_at_the_step_with_epoch_keys(photos, tmp_path):
         assert next(batches) == [(epoch, i) for i in indices]
     first = next(iter(_IndexBatches(sampler, 0)))
     assert [e for e, _ in first] == [0, 0] and len({i for _, i in first}) == 2
+
+
+def _used_folder(photos, output) -> None:
+    """A run folder as a 4-step run leaves it: its config and a last checkpoint."""
+    Trainer(_config(photos, output), progress=False)._prepare_run_dir(resume=False)
+    (output / "checkpoints").mkdir()
+    (output / "checkpoints" / "last.pt").write_bytes(b"")
+
+
+def test_resume_refuses_other_training_settings(photos, tmp_path):
+    output = tmp_path / "run"
+    _used_folder(photos, output)
+    changed = Trainer(_config(photos, output, **{"optim.lr": 1e-3}), progress=False)
+    message = r"was trained with other settings than this config \(optim\.lr: 0\.01 -> 0\.001\)"
+    with pytest.raises(PdlossError, match=message):
+        changed._prepare_run_dir(resume=True)
+    assert "lr: 0.01\n" in (output / "config.yaml").read_text()  # the saved config is left as it was
+
+
+def test_resume_without_a_checkpoint_starts_afresh_with_any_settings(photos, tmp_path):
+    # A folder whose run never reached a checkpoint holds nothing to mix with: it is overwritten.
+    output = tmp_path / "run"
+    _used_folder(photos, output)
+    (output / "checkpoints" / "last.pt").unlink()
+    changed = Trainer(_config(photos, output, **{"optim.lr": 1e-3}), progress=False)
+    changed._prepare_run_dir(resume=True)
+    assert "lr: 0.001\n" in (output / "config.yaml").read_text()
+
+
+def test_resume_with_more_iterations_says_so_and_records_them(photos, tmp_path, capsys):
+    output = tmp_path / "run"
+    _used_folder(photos, output)
+    capsys.readouterr()
+    longer = Trainer(_config(photos, output, **{"train.iterations": 8}), progress=False)
+    longer._prepare_run_dir(resume=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"resuming {output} with train.iterations: 4 -> 8 (the schedule follows the new length)\n"
+    assert yaml.safe_load((output / "config.yaml").read_text())["train"]["iterations"] == 8
+
+
+def test_load_state_restores_a_float16_gradient_scaler(photos, tmp_path):
+    # fp16 autocast (forced with train.amp: fp16) is the one mode with an enabled GradScaler; its
+    # scale and growth tracker must come back, or a resumed run restarts the scale search.
+    config = _config(photos, tmp_path / "run", **{"train.amp": "fp16"})
+    trainer = Trainer(config, progress=False)
+    assert trainer.scaler.is_enabled()
+    _step(trainer, 2)
+    payload = trainer.state()
+    payload["scaler"]["scale"] = 1024.0
+    payload["scaler"]["_growth_tracker"] = 7
+    other = Trainer(config, progress=False)
+    other.load_state(payload)
+    assert other.scaler.get_scale() == 1024.0
+    assert other.scaler.state_dict()["_growth_tracker"] == 7
