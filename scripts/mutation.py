@@ -106,6 +106,7 @@ MODULES: dict[str, Target] = {
             _T + "test_registry.py",
             _T + "test_fdl.py",
             _T + "test_validation_policy.py",
+            _T + "test_mutation_losses.py",
         ),
         0.90,
     ),
@@ -184,6 +185,10 @@ _F = "src/pdloss/metrics/fid.py"
 _FUNC = "src/pdloss/functional.py"
 _CX = "src/pdloss/contextual.py"
 _SORT = "src/pdloss/sorting.py"
+_LA = "src/pdloss/losses/adversarial.py"
+_LB = "src/pdloss/losses/base.py"
+_LC = "src/pdloss/losses/combined.py"
+_LF = "src/pdloss/losses/fdl.py"
 _PROMOTED = ("diff = mu1 - mu2 is float64 when either is (float32 -> float64 is exact): converting only one of "
              "the two gives the same difference")
 _FOUR_D_PATCHES = "extract_patches tiles (B, C, H, W) batches (its callers check the shape): shape[2:] is shape[-2:]"
@@ -691,6 +696,88 @@ EQUIVALENTS: list[Equivalent] = [
                'return imresize(images, size=(h / factor, w // factor))', _DIVIDES),
     Equivalent(_D + 'resize' + '.py', 'return imresize(images, size=(h // factor, w // factor))',
                'return imresize(images, size=(h // factor, w / factor))', _DIVIDES),
+    # -- losses
+    *(
+        Equivalent(_LA, "return torch.func.functional_call(self.discriminator, detached, (x,), strict=False)",
+                   f"return torch.func.functional_call(self.discriminator, detached, (x,), {arg})",
+                   "functional_call's strict defaults to False, and None is as false")
+        for arg in ("strict=None", "")
+    ),
+    *(
+        Equivalent(_LA, "zero = torch.zeros(prediction.shape[0], device=prediction.device)", added, _DEVICE, True)
+        for added in ("zero = torch.zeros(prediction.shape[0], device=None)", "zero = torch.zeros(prediction.shape[0], )")
+    ),
+    *(
+        Equivalent(_LA, 'self._check(fake, None, ("fake", "real"), None)', f'self._check(fake, None, ("fake", "{name}"), None)',
+                   "there is no second image here (None): the second name is never used")
+        for name in ("XXrealXX", "REAL")
+    ),
+    Equivalent(_LA, "nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False),",
+               "nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=None),",
+               "Conv2d adds a bias only `if bias`: None is as false as False"),
+    *(
+        Equivalent(_LB, "diff = (u.to(dtype) - v.to(dtype)).abs()", added,
+                   "the other operand is in `dtype` (at least float32): type promotion converts this one there, exactly")
+        for added in ("diff = (u.to(None) - v.to(dtype)).abs()", "diff = (u.to(dtype) - v.to(None)).abs()")
+    ),
+    Equivalent(_LB, "return (diff if q == 1 else diff.pow(q)).flatten(1).mean(1)",
+               "return (diff if (q == 1) and False else diff.pow(q)).flatten(1).mean(1)",
+               "diff.pow(1) is diff (values and gradient): the q == 1 branch only skips a pass"),
+    *(
+        Equivalent(_LB, "zero = torch.zeros(batch, device=prediction.device, dtype=torch.promote_types(prediction.dtype, torch.float32))",
+                   added, _DEVICE, True)
+        for added in ("zero = torch.zeros(batch, device=None, dtype=torch.promote_types(prediction.dtype, torch.float32))",
+                      "zero = torch.zeros(batch, dtype=torch.promote_types(prediction.dtype, torch.float32))")
+    ),
+    *(
+        Equivalent(_LB, "for layer, layer_weight in zip(self.layers, self.layer_weights, strict=True):",
+                   f"for layer, layer_weight in zip(self.layers, self.layer_weights, {arg}):",
+                   "layer_weights has one entry per layer (checked by _layer_weights at construction): zip's lengths agree")
+        for arg in ("strict=None", "", "strict=False")
+    ),
+    Equivalent(_LC, "loss.check_inputs(prediction, target, check_values=False)",
+               "loss.check_inputs(prediction, target, check_values=None)",
+               "the checks read `if check_values:`, and None is as false as False"),
+    *(
+        Equivalent(_LC, f"{name}: dict[str, torch.Tensor] = {{}}", f"{name}: dict[str, torch.Tensor] = None",
+                   "only a loss with weight > 0 reads the features, and then they are computed: with none, never read")
+        for name in ("fu", "fv")
+    ),
+    *(
+        Equivalent(_LC, "total = torch.zeros(prediction.shape[0], device=prediction.device)", added, _DEVICE, True)
+        for added in ("total = torch.zeros(prediction.shape[0], device=None)", "total = torch.zeros(prediction.shape[0], )")
+    ),
+    *(
+        Equivalent("src/pdloss/losses/contextual.py", "probe = torch.zeros(1, 1, 1, 1)", f"probe = torch.zeros({shape})",
+                   "the probe only runs the option checks; its batch and channel counts enter none of them")
+        for shape in ("2, 1, 1, 1", "1, 2, 1, 1")
+    ),
+    *(
+        Equivalent(_LF, "current.copy_(self._draw(layer).to(device=current.device, dtype=current.dtype))",
+                   f"current.copy_(self._draw(layer).to({arg}))",
+                   "Tensor.copy_ converts to the buffer's own dtype and device")
+        for arg in ("device=None, dtype=current.dtype", "device=current.device, dtype=None", "dtype=current.dtype",
+                    "device=current.device, ")
+    ),
+    *(
+        Equivalent("src/pdloss/losses/pdl.py", "current.copy_(fresh.to(device=current.device, dtype=current.dtype))",
+                   f"current.copy_(fresh.to({arg}))", "Tensor.copy_ converts to the buffer's own dtype and device")
+        for arg in ("device=None, dtype=current.dtype", "device=current.device, dtype=None", "dtype=current.dtype",
+                    "device=current.device, ")
+    ),
+    *(
+        Equivalent(_LF, f"self.register_buffer({name}, self._draw(layer), persistent=False)",
+                   f"self.register_buffer({name}, self._draw(layer), persistent=None)",
+                   "register_buffer keeps a buffer out of the state dict unless `persistent` is true: None is not")
+        for name in ("amp_name", "phase_name")
+    ),
+    Equivalent(_LF, "height, width = prediction.shape[-2:]", "height, width = prediction.shape[+2:]", _FOUR_D),
+    *(
+        Equivalent(_LF, "if height // step < self.patch_size or width // step < self.patch_size:", added,
+                   "patch_size is an integer: n // s < p exactly when n / s < p")
+        for added in ("if height / step < self.patch_size or width // step < self.patch_size:",
+                      "if height // step < self.patch_size or width / step < self.patch_size:")
+    ),
     # -- the trainer's resume code
     Equivalent("src/pdloss/train/trainer.py",
                'config_file.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))',
