@@ -371,3 +371,31 @@ def test_perception_distortion_plot_from_its_json_data(tmp_path):
     no_psnr = {**data, "curves": {"l1": [{**point, "psnr": None}]}}
     assert plot_perception_distortion_data(no_psnr, tmp_path / "none.png") is None
     assert not (tmp_path / "none.png").exists()
+
+
+def test_perception_distortion_curves_split_by_the_settings_that_differ():
+    from pdloss.train.summary import Entry, perception_distortion_data
+
+    def entry(name, loss, weight, psnr, fine_tuned=True, **options):
+        made = Entry(name=name, label=name, loss=loss, weight=weight, fine_tuned=fine_tuned, options=options,
+                     seeds=[0], records=[{"row": {"psnr": psnr, "niqe": 8.0}}])  # fmt: skip
+        return made
+
+    shared = {"weights": "vgg16-hed"}
+    entries = [
+        entry("pretrain", "l1", None, 25.0, fine_tuned=False),
+        entry("l1", "l1", None, 27.0),
+        entry("id-0.02", "pdl", 0.02, 26.0, **shared),
+        entry("id-0.005", "pdl", 0.005, 26.5, **shared),
+        entry("rsp4x-0.02", "pdl", 0.02, 26.1, projection="rsp", projection_factor=4, **shared),
+        entry("rsp2x-0.02", "pdl", 0.02, 26.2, projection="rsp", projection_factor=2, **shared),
+        entry("perceptual-l1-0.02", "perceptual-l1", 0.02, 26.3, **shared),
+    ]
+    curves = perception_distortion_data(entries)["curves"]
+    assert list(curves) == [
+        "pretrain", "l1", "pdl (projection=default, projection_factor=default)",
+        "pdl (projection=rsp, projection_factor=4)", "pdl (projection=rsp, projection_factor=2)", "perceptual-l1",
+    ]  # fmt: skip
+    identity = curves["pdl (projection=default, projection_factor=default)"]
+    assert [p["entry"] for p in identity] == ["id-0.005", "id-0.02"]
+    assert [p["psnr"] for p in curves["pdl (projection=rsp, projection_factor=4)"]] == [26.1]

@@ -40,6 +40,7 @@ class Entry:
     loss: str
     weight: float | None
     fine_tuned: bool
+    options: dict[str, Any] = field(default_factory=dict)  # the loss's settings besides its name and weight
     seeds: list[int] = field(default_factory=list)
     eval_dirs: list[Path] = field(default_factory=list)
     records: list[dict] = field(default_factory=list)
@@ -73,6 +74,7 @@ def group_entries(records: Sequence[tuple[Any, Any, dict]], eval_name: str) -> l
                 loss=str(config.loss.get("name")),
                 weight=config.loss.get("weight"),
                 fine_tuned=bool(config.model.init),
+                options={k: v for k, v in config.loss.items() if k not in ("name", "weight")},
             )
         entry.seeds.append(run.seed)
         entry.eval_dirs.append(Path(config.output) / eval_name)
@@ -177,10 +179,19 @@ def difference_table(
 
 
 def perception_distortion_data(entries: Sequence[Entry]) -> dict[str, Any]:
-    """The points of the perception-distortion plot: per curve, its points in weight order."""
+    """The points of the perception-distortion plot: per curve, its points in weight order.
+
+    A curve is one loss traced over its weight: the fine-tuned entries of one loss name, split by
+    the settings that differ among them (the PDL's projections of Table 8 are one curve each:
+    ``pdl (projection=rsp, projection_factor=4)``); a from-scratch entry is a point of its own.
+    """
     curves: dict[str, list[dict[str, Any]]] = {}
+    varying = _varying_options([e for e in entries if e.fine_tuned])
     for entry in entries:
-        key = entry.loss if entry.fine_tuned else entry.label
+        key = entry.label
+        if entry.fine_tuned:
+            shown = [f"{k}={entry.options.get(k, 'default')}" for k in varying.get(entry.loss, ())]
+            key = f"{entry.loss} ({', '.join(shown)})" if shown else entry.loss
         point = {"entry": entry.name, "label": entry.label, "weight": entry.weight, "seeds": entry.seeds}
         for metric in (PD_DISTORTION, *PD_PERCEPTION):
             point[metric] = entry.mean(metric)
@@ -189,6 +200,18 @@ def perception_distortion_data(entries: Sequence[Entry]) -> dict[str, Any]:
     for points in curves.values():
         points.sort(key=lambda p: (p["weight"] is None, p["weight"] or 0.0))
     return {"x": PD_DISTORTION, "y": list(PD_PERCEPTION), "curves": curves}
+
+
+def _varying_options(entries: Sequence[Entry]) -> dict[str, list[str]]:
+    """Per loss name, the settings (besides the weight) whose values differ among its entries."""
+    by_loss: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        by_loss.setdefault(entry.loss, []).append(entry.options)
+    varying = {}
+    for loss, options in by_loss.items():
+        keys = list(dict.fromkeys(k for o in options for k in o))
+        varying[loss] = [k for k in keys if len({repr(o.get(k)) for o in options}) > 1]
+    return varying
 
 
 def use_log_scale(values: Sequence[float | None]) -> bool:
