@@ -258,6 +258,26 @@ def test_evaluate_images_scores_another_folder(photos, scored_folder, tmp_path, 
     assert (run / "eval-mine" / "input" / "m1.png").read_bytes() == first
 
 
+def test_super_resolution_inputs_are_kept_apart_for_the_crop_grids(photos, tmp_path):
+    from pdloss.degradations import bicubic_downsample
+    from pdloss.imageio import read_image
+    from pdloss.train.evaluation import evaluate_run
+
+    config = tiny(photos, tmp_path / "run", task="sr4x", task_options={"factor": 4}, model={"name": "edsr-baseline",
+                  "options": {"n_feats": 8, "n_resblocks": 1}})  # fmt: skip
+    run = train(config, progress=False)
+    evaluate_run(run, progress=False)
+    evals = run / "eval"
+    assert not (evals / "input").exists()  # not measured: not the reference's size
+    small = sorted((evals / "input-small").glob("*.png"))
+    assert [p.name for p in small] == ["p0.png", "p1.png", "p2.png"]
+    reference = read_image(evals / "reference" / "p0.png")
+    inp = read_image(small[0])
+    assert reference.shape == (3, 48, 48) and inp.shape == (3, 12, 12)
+    expected = bicubic_downsample(reference[None], 4)[0].clamp(0, 1)
+    torch.testing.assert_close(inp, expected, rtol=0, atol=2 / 255)  # both PNGs rounded to 8 bits
+
+
 def test_evaluate_images_errors(photos, tmp_path):
     from pdloss.train.evaluation import evaluate_run
 

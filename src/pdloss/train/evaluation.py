@@ -129,8 +129,10 @@ def _restore_validation(
             prediction = model(degraded[None].to(device)).float().clamp(0, 1)[0]
             write_image(out / "restored" / f"{stem}.png", prediction)
             write_image(out / "reference" / f"{stem}.png", target)
-            if degraded.shape[-2:] == target.shape[-2:]:
-                write_image(out / "input" / f"{stem}.png", degraded.clamp(0, 1))
+            # Inputs of the reference's size are measured (the table's input row); smaller ones (super-
+            # resolution) are kept apart, for the crop grids only.
+            same_size = degraded.shape[-2:] == target.shape[-2:]
+            write_image(out / ("input" if same_size else "input-small") / f"{stem}.png", degraded.clamp(0, 1))
     return len(valid)
 
 
@@ -197,6 +199,7 @@ def _evaluate_locked(
         # A stale image from an earlier, larger set must not enter this evaluation.
         shutil.rmtree(out / "restored", ignore_errors=True)
         shutil.rmtree(out / "input", ignore_errors=True)
+        shutil.rmtree(out / "input-small", ignore_errors=True)
         shutil.rmtree(out / "reference", ignore_errors=True)
     count = _restore_validation(config, model, out, limit, device, progress, images=images)
     if count == 0:

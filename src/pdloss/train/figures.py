@@ -80,8 +80,14 @@ def crop_grid(
     first = Path(run_dirs[0])
     evals = first / eval_name
     chosen = grid_windows(evals / "reference", _stems(first, eval_name), crop, windows, max_images)
-    has_input = (evals / "input").is_dir()
-    columns = (["input"] if has_input else []) + list(labels) + ["reference"]
+    input_dir = next((evals / name for name in ("input", "input-small") if (evals / name).is_dir()), None)
+    has_input = input_dir is not None
+    factors = {stem: _input_factor(input_dir, evals / "reference", stem) if has_input else 1 for stem, *_ in chosen}
+    # The windows start on the low-resolution grid, so that the input's pixels cover them exactly.
+    chosen = [(stem, top - top % factors[stem], left - left % factors[stem], size) for stem, top, left, size in chosen]
+    largest = max(factors.values(), default=1)
+    input_title = "input" if largest == 1 else f"input ({largest}x nearest)"
+    columns = ([input_title] if has_input else []) + list(labels) + ["reference"]
     scale = max(1.0, zoom * crop / 96)
     fig, axes = plt.subplots(
         len(chosen), len(columns), figsize=(2.2 * scale * len(columns), 2.3 * scale * len(chosen)), squeeze=False
@@ -89,13 +95,11 @@ def crop_grid(
     for r, (stem, top, left, size) in enumerate(chosen):
         panels = []
         if has_input:
-            panels.append(evals / "input" / f"{stem}.png")
-        panels += [Path(d) / eval_name / "restored" / f"{stem}.png" for d in run_dirs]
-        panels.append(evals / "reference" / f"{stem}.png")
-        for c, (path, title) in enumerate(zip(panels, columns, strict=True)):
-            image = read_image(path).numpy()[:, top : top + size, left : left + size]
-            if zoom > 1:
-                image = image.repeat(zoom, axis=1).repeat(zoom, axis=2)
+            panels.append((input_dir / f"{stem}.png", factors[stem]))
+        panels += [(Path(d) / eval_name / "restored" / f"{stem}.png", 1) for d in run_dirs]
+        panels.append((evals / "reference" / f"{stem}.png", 1))
+        for c, ((path, factor), title) in enumerate(zip(panels, columns, strict=True)):
+            image = crop_panel(read_image(path).numpy(), top, left, size, zoom, factor)
             ax = axes[r][c]
             ax.imshow(image.transpose(1, 2, 0), interpolation="nearest")
             ax.set_xticks([])
@@ -108,6 +112,30 @@ def crop_grid(
     fig.savefig(out_png, dpi=110)
     plt.close(fig)
     return out_png
+
+
+def crop_panel(image: np.ndarray, top: int, left: int, size: int, zoom: int, factor: int = 1) -> np.ndarray:
+    """The ``size`` x ``size`` window at ``(top, left)`` of the reference grid, zoomed ``zoom`` times
+    by pixel replication. ``factor`` > 1: ``image`` (C, h, w) is that many times smaller than the
+    reference (a super-resolution input); its pixels covering the window are replicated
+    ``factor * zoom`` times (nearest neighbour, as SR figures show inputs)."""
+    if factor > 1:
+        image = image[:, top // factor : (top + size) // factor, left // factor : (left + size) // factor]
+        zoom = zoom * factor
+    else:
+        image = image[:, top : top + size, left : left + size]
+    return image.repeat(zoom, axis=1).repeat(zoom, axis=2) if zoom > 1 else image
+
+
+def _input_factor(input_dir: Path, reference_dir: Path, stem: str) -> int:
+    """How many times smaller the input of ``stem`` is than its reference (1: the same size)."""
+    from PIL import Image
+
+    with Image.open(input_dir / f"{stem}.png") as small, Image.open(reference_dir / f"{stem}.png") as big:
+        (w, h), (big_w, big_h) = small.size, big.size
+    if big_h % h or big_w % w or big_h // h != big_w // w:
+        raise ValueError(f"input {stem} is {w}x{h}, not a whole fraction of its {big_w}x{big_h} reference")
+    return big_h // h
 
 
 def feature_cdf_plot(
