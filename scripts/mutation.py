@@ -778,6 +778,9 @@ EQUIVALENTS: list[Equivalent] = [
         for added in ("if height / step < self.patch_size or width // step < self.patch_size:",
                       "if height // step < self.patch_size or width / step < self.patch_size:")
     ),
+    Equivalent("src/pdloss/losses/registry.py", 'fixed_text = ", ".join(f"{k}={fixed[k]!r}" for k in clash)',
+               'fixed_text = "XX, XX".join(f"{k}={fixed[k]!r}" for k in clash)',
+               "every registry name fixes one option (LOSSES): a join of one item uses no separator"),
     # -- the trainer's resume code
     Equivalent("src/pdloss/train/trainer.py",
                'config_file.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))',
