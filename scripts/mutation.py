@@ -696,6 +696,56 @@ EQUIVALENTS: list[Equivalent] = [
                'return imresize(images, size=(h / factor, w // factor))', _DIVIDES),
     Equivalent(_D + 'resize' + '.py', 'return imresize(images, size=(h // factor, w // factor))',
                'return imresize(images, size=(h // factor, w / factor))', _DIVIDES),
+    # -- metrics: KID
+    Equivalent("src/pdloss/metrics/kid.py", "f = f.astype(np.float64)", "f = f.astype(None)",
+               "NumPy's astype(None) is astype(float64)"),
+    *(
+        Equivalent("src/pdloss/metrics/kid.py",
+                   "draws = [(rng.choice(nx, m, replace=False), rng.choice(ny, m, replace=False)) for _ in range(subsets)]",
+                   added, "Generator.choice samples with replacement only `if replace`: None is as false as False")
+        for added in (
+            "draws = [(rng.choice(nx, m, replace=None), rng.choice(ny, m, replace=False)) for _ in range(subsets)]",
+            "draws = [(rng.choice(nx, m, replace=False), rng.choice(ny, m, replace=None)) for _ in range(subsets)]",
+        )
+    ),
+    Equivalent("src/pdloss/metrics/kid.py", "n = nx + ny", "n = nx - ny",
+               "n only chooses between the pooled Gram matrix and per-subset kernels, which give the same values "
+               "(tests/test_metrics_kid.py::test_subsets_are_the_documented_draws checks both)"),
+    *(
+        Equivalent("src/pdloss/metrics/kid.py", "if n * n <= min(_GRAM_LIMIT, 3 * subsets * m * m):", added,
+                   "the condition only chooses between the pooled Gram matrix and per-subset kernels, which give "
+                   "the same values (tests/test_metrics_kid.py::test_subsets_are_the_documented_draws checks both)")
+        for added in (
+            "if n / n <= min(_GRAM_LIMIT, 3 * subsets * m * m):",
+            "if n * n < min(_GRAM_LIMIT, 3 * subsets * m * m):",
+            "if n * n <= min(_GRAM_LIMIT, 3 * subsets * m / m):",
+            "if n * n <= min(_GRAM_LIMIT, 3 * subsets / m * m):",
+            "if n * n <= min(_GRAM_LIMIT, 3 / subsets * m * m):",
+            "if n * n <= min(_GRAM_LIMIT, 4 * subsets * m * m):",
+        )
+    ),
+    Equivalent("src/pdloss/metrics/kid.py", "m = k_xx.shape[0]", "m = k_xx.shape[1]", "k_xx is the (m, m) kernel of one set"),
+    *(
+        Equivalent("src/pdloss/metrics/kid.py",
+                   "return (np.asarray(a, np.float64) @ np.asarray(b, np.float64).T / a.shape[1] + 1.0) ** 3", added,
+                   "the other operand is float64: NumPy's matmul promotes this one to float64, exactly")
+        for added in (
+            "return (np.asarray(a, None) @ np.asarray(b, np.float64).T / a.shape[1] + 1.0) ** 3",
+            "return (np.asarray(a, ) @ np.asarray(b, np.float64).T / a.shape[1] + 1.0) ** 3",
+            "return (np.asarray(a, np.float64) @ np.asarray(b, None).T / a.shape[1] + 1.0) ** 3",
+            "return (np.asarray(a, np.float64) @ np.asarray(b, ).T / a.shape[1] + 1.0) ** 3",
+        )
+    ),
+    Equivalent("src/pdloss/metrics/kid.py",
+               "super().__init__(weights=weights, device=device, batch_size=batch_size, patch_size=patch_size)",
+               "super().__init__(weights=weights, batch_size=batch_size, patch_size=patch_size)", _DEVICE, True),
+    *(
+        Equivalent("src/pdloss/metrics/kid.py", f"{name} = self.folder_features({folder}, progress=progress)[0]", added,
+                   "folder_features shows progress only `if progress`, and its default is False")
+        for name, folder in (("f1", "folder1"), ("f2", "folder2"))
+        for added in (f"{name} = self.folder_features({folder}, progress=None)[0]",
+                      f"{name} = self.folder_features({folder}, )[0]")
+    ),
     # -- losses
     *(
         Equivalent(_LA, "return torch.func.functional_call(self.discriminator, detached, (x,), strict=False)",

@@ -156,3 +156,26 @@ def test_kid_class_passes_its_options_and_network_arguments(stub, tmp_path):
     assert metric.between_folders(tmp_path / "p", tmp_path / "r") == kid_from_features(
         f1, f2, subset_size=3, subsets=5, seed=9
     )
+
+
+def test_features_that_require_grad_are_read_as_plain_rows():
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(5, 4, generator=g, dtype=torch.float64).requires_grad_(True)
+    y = torch.rand(6, 4, generator=g, dtype=torch.float64)
+    # np.asarray of a tensor that requires grad fails: the rows are detached first.
+    assert kid_from_features(x, y, subset_size=3, subsets=4, seed=2) == kid_from_features(
+        x.detach().numpy(), y.numpy(), subset_size=3, subsets=4, seed=2
+    )
+
+
+def test_between_folders_shows_progress_only_when_asked(stub, tmp_path, capsys):
+    metric = KID(batch_size=2, subset_size=2, subsets=2)
+    g = torch.Generator().manual_seed(0)
+    for folder in ("p", "r"):
+        for stem in ("a", "b"):
+            write_image(tmp_path / folder / f"{stem}.png", torch.rand(3, 16, 16, generator=g))
+    capsys.readouterr()
+    quiet = metric.between_folders(tmp_path / "p", tmp_path / "r")
+    assert capsys.readouterr().err == ""
+    assert metric.between_folders(tmp_path / "p", tmp_path / "r", progress=True) == quiet
+    assert capsys.readouterr().err != ""  # the progress bars
