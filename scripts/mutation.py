@@ -696,6 +696,12 @@ EQUIVALENTS: list[Equivalent] = [
                'return imresize(images, size=(h / factor, w // factor))', _DIVIDES),
     Equivalent(_D + 'resize' + '.py', 'return imresize(images, size=(h // factor, w // factor))',
                'return imresize(images, size=(h // factor, w / factor))', _DIVIDES),
+    *(
+        Equivalent(_F, 'check_image_batch(x, "FID input", value_range=(0.0, 1.0), channels=3)', added,
+                   "check_image_batch's defaults are value_range=(0.0, 1.0) and channels=3")
+        for added in ('check_image_batch(x, "FID input", channels=3)',
+                      'check_image_batch(x, "FID input", value_range=(0.0, 1.0), )')
+    ),
     # -- metrics: KID
     Equivalent("src/pdloss/metrics/kid.py", "f = f.astype(np.float64)", "f = f.astype(None)",
                "NumPy's astype(None) is astype(float64)"),

@@ -416,3 +416,59 @@ def test_inception_input_checks_its_batch_with_whole_messages():
         fid_module.inception_input(torch.full((1, 3, 20, 20), 1.8))  # beyond [0, 1] by more than half
     with pytest.raises(InputError, match=r"^FID input "):
         fid_module.inception_input(torch.full((1, 3, 20, 20), 2.6))  # a declared range of [0, 2] would let it pass
+
+
+# -- survivors of the second review ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        (torch.rand(1, 1, 8, 8), "FID input has 1 channels, expected 3 (shape (1, 1, 8, 8); images are (B, C, H, W), "
+                                 "channels first)"),
+        (torch.full((1, 3, 8, 8), 2.5), "FID input has values in [2.5, 2.5], far outside the declared range [0, 1]; "
+                                        "rescale the input or pass the matching input_range"),
+        (torch.full((1, 3, 8, 8), float("nan")),
+         "FID input contains NaN or Inf values; check the model output and data pipeline"),
+    ],
+)  # fmt: skip
+def test_inception_input_whole_messages(x, message):
+    import re
+
+    from pdloss.metrics.fid import inception_input
+
+    with pytest.raises(InputError, match=f"^{re.escape(message)}$"):
+        inception_input(x)
+
+
+def test_features_that_require_grad_and_float32_rows_are_read_in_float64():
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(4, 3, generator=g, dtype=torch.float64)
+    y = torch.rand(5, 3, generator=g, dtype=torch.float64)
+    assert fid_from_features(x.clone().requires_grad_(True), y.clone().requires_grad_(True)) == fid_from_features(
+        x.numpy(), y.numpy()
+    )
+    stats = FeatureStatistics(dim=1)
+    stats.update(torch.tensor([[4097.0]], requires_grad=True))
+    # 4097^2 = 16785409 needs 25 bits: float32 products would round it to 16785408.
+    stats.update(np.array([[4097.0]], dtype=np.float32))
+    assert stats.count == 2 and stats._outer[0, 0] == 2 * 16785409.0
+
+
+def test_two_rows_per_set_are_enough_for_fid():
+    x = np.array([[0.0, 1.0], [1.0, 0.0]])
+    assert fid_from_features(x, x) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(InputError):
+        fid_from_features(x[:1], x)
+
+
+def test_folder_features_sort_by_stem_and_progress_names_its_bars(stub, tmp_path, capsys):
+    folder = tmp_path / "images"
+    g = torch.Generator().manual_seed(0)
+    for stem in ("a-b", "a"):  # by path "a-b.png" < "a.png" ('-' < '.'); by stem "a" < "a-b"
+        write_image(folder / f"{stem}.png", torch.rand(3, 8, 8, generator=g))
+    extractor = InceptionFeatures()
+    capsys.readouterr()
+    names = extractor.folder_features(folder, progress=True)[2]
+    assert names == ["a", "a-b"]
+    assert "Inception features" in capsys.readouterr().err
+    FID().statistics([torch.rand(3, 8, 8, generator=g)] * 3, progress=True)
+    assert "FID features" in capsys.readouterr().err
