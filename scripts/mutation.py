@@ -808,16 +808,10 @@ EQUIVALENTS: list[Equivalent] = [
                    "the probe only runs the option checks; its batch and channel counts enter none of them")
         for shape in ("2, 1, 1, 1", "1, 2, 1, 1")
     ),
-    *(
-        Equivalent(_LF, "current.copy_(self._draw(layer).to(device=current.device, dtype=current.dtype))",
-                   f"current.copy_(self._draw(layer).to({arg}))",
-                   "Tensor.copy_ converts to the buffer's own dtype and device")
-        for arg in ("device=None, dtype=current.dtype", "device=current.device, dtype=None", "dtype=current.dtype",
-                    "device=current.device, ")
-    ),
-    *(
-        Equivalent("src/pdloss/losses/pdl.py", "current.copy_(fresh.to(device=current.device, dtype=current.dtype))",
-                   f"current.copy_(fresh.to({arg}))", "Tensor.copy_ converts to the buffer's own dtype and device")
+    *(  # the resampled projections of the FDL and the PDL, copied into their buffers
+        Equivalent(file, f"current.copy_({fresh}.to(device=current.device, dtype=current.dtype))",
+                   f"current.copy_({fresh}.to({arg}))", "Tensor.copy_ converts to the buffer's own dtype and device")
+        for file, fresh in ((_LF, "self._draw(layer)"), ("src/pdloss/losses/pdl.py", "fresh"))
         for arg in ("device=None, dtype=current.dtype", "device=current.device, dtype=None", "dtype=current.dtype",
                     "device=current.device, ")
     ),
