@@ -16,6 +16,7 @@ import torch
 import yaml
 from PIL import Image
 
+from pdloss.errors import InputError
 from pdloss.train.checkpoint import load_checkpoint, save_checkpoint
 from pdloss.train.config import ConfigError, apply_overrides, config_from_dict, load_config
 from pdloss.train.trainer import Trainer, train
@@ -214,6 +215,24 @@ def test_killed_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path):
     assert done.returncode == 9
     payload = load_checkpoint(folder / "last.pt")
     assert payload["step"] == 3 and torch.equal(payload["model"]["w"], torch.ones(3))
+
+
+def test_a_sweeps_vgg_options_do_not_reach_the_gan_but_other_options_do(photo_folder, tmp_path):
+    # A preset's base `loss: {name: l1, weights: vgg16-hed}` with a row `loss=adversarial`: the VGG
+    # options (weights, layers, ...) mean nothing to the discriminator and are left out...
+    from pdloss.losses.adversarial import AdversarialLoss
+    from pdloss.train.trainer import build_loss_from_config
+
+    loss = {"name": "adversarial", "weight": 0.004, "weights": "vgg16-hed", "layers": ["relu4_3"],
+            "layer_weights": [1.0], "backbone": "vgg16", "hidden": 8, "base_channels": 4}
+    built = build_loss_from_config(config_from_dict(tiny(photo_folder, tmp_path, loss=loss)), torch.device("cpu"))
+    assert isinstance(built, AdversarialLoss) and built.weight == 0.004
+    assert built.discriminator.classifier[1].out_features == 8
+    # ... while any other key still reaches the loss: a PDL option given to the GAN fails naming itself.
+    with pytest.raises(InputError, match=r"SRGANDiscriminator.*num_proj"):
+        build_loss_from_config(
+            config_from_dict(tiny(photo_folder, tmp_path, loss={**loss, "num_proj": 8})), torch.device("cpu")
+        )
 
 
 def _free_port() -> int:
