@@ -416,6 +416,27 @@ def test_trajectory_arguments_and_defaults():
         camera_shake_kernels(1, exposure_range=(0.5, 1.5))
 
 
+def test_trajectory_and_kernel_defaults_are_the_documented_ones():
+    """The defaults written out: Boracchi and Foi's 2000 samples and anxiety 0.1 U, the paper's
+    31x31 support, a path of 30 px (the original's 60 px on a 64 px canvas, scaled)."""
+    default = random_trajectories(3, gen(2))
+    explicit = random_trajectories(3, gen(2), size=31, num_samples=2000, max_length=30.0, anxiety_max=0.1)
+    assert default.shape == (3, 2000)
+    assert np.array_equal(default, explicit)
+    np.testing.assert_allclose(np.abs(np.diff(default, axis=1)).sum(axis=1), 30.0, rtol=1e-9)
+    # Centred on the 31 px support as the original: every position inside [1, 31].
+    assert default.real.min() >= 1 and default.imag.min() >= 1
+    assert default.real.max() <= 31 and default.imag.max() <= 31
+    kernels = camera_shake_kernels(2, gen(3))
+    written_out = camera_shake_kernels(
+        2, gen(3), size=31, exposure_range=(0.1, 1.0), num_samples=2000, max_length=None, anxiety_max=0.1
+    )
+    assert kernels.shape == (2, 31, 31)
+    assert torch.equal(kernels, written_out)
+    # max_length=None means size - 1: the same kernels as 30.0 given explicitly.
+    assert torch.equal(kernels, camera_shake_kernels(2, gen(3), max_length=30.0))
+
+
 def _splat_reference(x: np.ndarray, size: int) -> np.ndarray:
     """createPSFs.m's splatting at full exposure, positions clamped as ``min(size-1, max(1, floor))``."""
     psf = np.zeros((size + 1, size + 1))
