@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -195,7 +196,7 @@ def test_sweep_plans_a_shared_init_per_seed_first():
     assert len(plan_runs(same)) == 1  # the same overrides are one run
 
 
-def test_sweep_trains_a_shared_init_once_and_fine_tunes_from_it(photos, tmp_path):
+def test_sweep_trains_a_shared_init_once_and_fine_tunes_from_it(photos, tmp_path, capsys):
     from pdloss.cli import main
 
     raw = tiny(photos, tmp_path / "sweep")
@@ -207,6 +208,12 @@ def test_sweep_trains_a_shared_init_once_and_fine_tunes_from_it(photos, tmp_path
     config_file = tmp_path / "sweep.yaml"
     config_file.write_text(yaml.safe_dump(raw))
     assert main(["sweep", str(config_file), "--no-eval"]) == 0
+    progress = capsys.readouterr().err
+    # Progress names each run; from the second on, the time left for the whole sweep.
+    assert re.search(r"^\[1/3\] l1: .*pre$", progress, re.M)
+    assert re.search(r"^\[2/3\] l1 from pre: .*a; sweep time left ~\d+:\d\d:\d\d \(training\)$", progress, re.M)
+    assert re.search(r"^\[3/3\] l1 from pre: .*b; sweep time left ~", progress, re.M)
+    assert re.search(r"^sweep trained in \d+:\d\d:\d\d$", progress, re.M)
     root = tmp_path / "sweep"
     pre_mtime = (root / "pre" / "checkpoints" / "last.pt").stat().st_mtime_ns
     for name in ("a", "b"):

@@ -169,26 +169,72 @@ def plan_runs(raw: dict, grid: list[str] | None = None) -> list[SweepRun]:
     return ordered
 
 
+# Loss families for the time-left estimate: losses of one family cost about the same per step.
+# A family no run of the sweep has measured yet is estimated from the measured ones through these
+# relative step costs (then its own measured seconds per step replace them). Measured on 2-core
+# CPUs (docs/benchmarks.md, docs/reproduction.md "Cost"): with small-unet on 64 px crops a VGG16
+# relu4_3 pass makes a step 3.3x a pixel-L1 step; an FDL step is about 12x a PDL step; an SRGAN
+# step (discriminator update + VGG-free generator term) about 3x.
+LOSS_FAMILY: dict[str, str] = {
+    "l1": "pixel",
+    "perceptual-l1": "vgg",
+    "perceptual-l2": "vgg",
+    "ctx-dp": "vgg",
+    "ctx-l2": "vgg",
+    "pdl": "vgg",
+    "fdl": "fdl",
+    "adversarial": "adversarial",
+}
+FAMILY_STEP_COST: dict[str, float] = {"pixel": 1.0, "vgg": 3.3, "fdl": 40.0, "adversarial": 10.0}
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
 class _Eta:
-    """Time left for the whole sweep, from the seconds per step measured on the runs trained so far
-    (per loss name, else over all runs; scaled by the steps each remaining run still needs)."""
+    """Time left for the whole sweep, from the seconds per step measured on the runs trained so far.
+
+    A step's cost is taken as proportional to the pixels it trains on (batch x crop^2), so a
+    pre-training on 64 px crops predicts fine-tunes on 48 px ones. Per loss name where that loss
+    has run, else per loss family (:data:`LOSS_FAMILY`), else from the measured families through
+    :data:`FAMILY_STEP_COST` (a pixel-L1 pre-training thus predicts the feature losses' steps).
+    """
 
     def __init__(self) -> None:
-        self.per_loss: dict[str, list[float]] = {}
+        self.per_loss: dict[str, list[float]] = {}  # seconds per pixel of a training batch
 
-    def record(self, loss: str, steps: int, seconds: float) -> None:
+    def record(self, loss: str, steps: int, seconds: float, pixels_per_step: int = 1) -> None:
         if steps > 0:
-            self.per_loss.setdefault(loss, []).append(seconds / steps)
+            self.per_loss.setdefault(loss, []).append(seconds / (steps * pixels_per_step))
 
-    def left(self, remaining: list[tuple[str, int]]) -> float | None:
-        every = [v for values in self.per_loss.values() for v in values]
-        if not every:
+    def _seconds_per_pixel(self, loss: str) -> float | None:
+        if loss in self.per_loss:
+            return _mean(self.per_loss[loss])
+        per_family: dict[str, list[float]] = {}
+        for name, values in self.per_loss.items():
+            per_family.setdefault(LOSS_FAMILY.get(name, "other"), []).extend(values)
+        if not per_family:
             return None
-        overall = sum(every) / len(every)
+        family = LOSS_FAMILY.get(loss, "other")
+        if family in per_family:
+            return _mean(per_family[family])
+        costed = {f: _mean(v) / FAMILY_STEP_COST[f] for f, v in per_family.items() if f in FAMILY_STEP_COST}
+        if family not in FAMILY_STEP_COST or not costed:
+            return _mean([v for values in per_family.values() for v in values])
+        return _mean(list(costed.values())) * FAMILY_STEP_COST[family]
+
+    def left(self, remaining: list[tuple[str, int, int]]) -> float | None:
+        """Seconds for the (loss, steps, pixels per step) still to train; None before any
+        measurement (unless nothing is left)."""
         total = 0.0
-        for loss, steps in remaining:
-            known = self.per_loss.get(loss)
-            total += steps * (sum(known) / len(known) if known else overall)
+        for loss, steps, pixels in remaining:
+            if steps <= 0:
+                continue
+            per_pixel = self._seconds_per_pixel(loss)
+            if per_pixel is None:
+                return None
+            total += steps * pixels * per_pixel
         return total
 
 
@@ -291,7 +337,9 @@ def sweep(
     eta, started = _Eta(), time.perf_counter()
     for index, (run, config) in enumerate(zip(planned, configs, strict=True), start=1):
         run_dir = Path(config.output)
-        remaining = [(str(c.loss.get("name")), _remaining_steps(c)) for c in configs[index - 1 :]]
+        remaining = [
+            (str(c.loss.get("name")), _remaining_steps(c), c.data.batch * c.data.crop**2) for c in configs[index - 1 :]
+        ]
         left = eta.left(remaining)
         tail = f"; sweep time left ~{_hms(left)} (training)" if left is not None else ""
         init = f" from {run.depends_on}" if run.depends_on else ""
@@ -299,7 +347,7 @@ def sweep(
         if remaining[0][1] > 0:
             t0 = time.perf_counter()
             train(config, resume=(run_dir / "checkpoints" / "last.pt").exists(), device=device)
-            eta.record(str(config.loss.get("name")), remaining[0][1], time.perf_counter() - t0)
+            eta.record(*remaining[0][:2], time.perf_counter() - t0, remaining[0][2])
     print(f"sweep trained in {_hms(time.perf_counter() - started)}", file=sys.stderr)
     if skip_eval:
         return root
