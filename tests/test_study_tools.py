@@ -224,6 +224,37 @@ def test_sweep_trains_a_shared_init_once_and_fine_tunes_from_it(photos, tmp_path
     assert (root / "pre" / "checkpoints" / "last.pt").stat().st_mtime_ns == pre_mtime
 
 
+def test_sweep_seeds_trains_only_those_seeds_with_their_inits(photos, tmp_path, capsys):
+    from pdloss.cli import main
+
+    raw = tiny(photos, tmp_path / "sweep")
+    raw["seed"] = 0
+    raw["sweep"] = [
+        ["run=pre", "loss=l1", "train.iterations=3", "seed=0,1"],
+        ["run=a", "loss=l1", "model.init=@pre", "seed=0,1"],
+        ["run=b", "loss=l1", "optim.lr=0.001", "model.init=@pre"],  # the base seed (0) only
+    ]
+    config_file = tmp_path / "sweep.yaml"
+    config_file.write_text(yaml.safe_dump(raw))
+    root = tmp_path / "sweep"
+    assert main(["sweep", str(config_file), "--no-eval", "--seeds", "1"]) == 0
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["a-seed1", "pre-seed1"]
+    config = yaml.safe_load((root / "a-seed1" / "config.yaml").read_text())
+    assert config["model"]["init"] == str(root / "pre-seed1") and config["seed"] == 1
+    capsys.readouterr()
+    assert main(["sweep", str(config_file), "--no-eval", "--seeds", "1,2"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "pdloss sweep: error: --seeds 2 names no run of this sweep (its seeds: 0, 1)\n"
+    )
+    with pytest.raises(SystemExit):  # argparse: not a list of integers
+        main(["sweep", str(config_file), "--no-eval", "--seeds", "one"])
+    assert "a comma-separated list of integer seeds, got 'one'" in capsys.readouterr().err
+    from pdloss.train.sweep import sweep
+
+    with pytest.raises(ConfigError, match=r"^--seeds: give at least one seed$"):
+        sweep(str(config_file), seeds=[], skip_eval=True)
+
+
 def test_shipped_laptop_presets_plan():
     for path in sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("laptop-*.yaml")):
         planned = plan_runs(load_raw(path))

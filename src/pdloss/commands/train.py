@@ -52,7 +52,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sweep.add_argument(
         "--only", action="append", default=None, metavar="ENTRY", help="only this entry and its init (repeatable)"
     )
+    sweep.add_argument(
+        "--seeds",
+        type=_seed_list,
+        default=None,
+        metavar="S1,S2",
+        help="only the runs of these seeds (e.g. --seeds 0: the whole grid at one seed first)",
+    )
     sweep.set_defaults(func=_sweep)
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a comma-separated list of integer seeds, got {text!r}") from None
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -78,6 +92,7 @@ def _sweep(args: argparse.Namespace) -> int:
         reference=args.reference,
         only=args.only,
         images_only=args.images_only,
+        seeds=args.seeds,
     )
     if not args.no_eval and not args.images_only:
         print((root / "results.md").read_text())

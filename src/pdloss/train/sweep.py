@@ -302,6 +302,7 @@ def sweep(
     reference: str | None = None,
     only: Sequence[str] | None = None,
     images_only: bool = False,
+    seeds: Sequence[int] | None = None,
 ) -> Path:
     """Train and evaluate every run of the sweep; returns the folder of the gathered table.
 
@@ -312,6 +313,8 @@ def sweep(
     the runs they start from); the table still holds every other run of the sweep whose
     evaluation is current, so a partial call completes the sweep's table instead of replacing it
     with the subset. ``images_only``: with ``images``, skip the validation set's evaluation.
+    ``seeds``: train and evaluate only the runs of these seeds (a grid at one seed first); the
+    table keeps the other seeds' runs whose evaluation is current, as with ``only``.
     """
     from pdloss.train.evaluation import evaluate_run, images_tag
     from pdloss.train.layout import eval_folder_name, results_name
@@ -323,6 +326,17 @@ def sweep(
     if only:
         planned = _select(every_run, only)
         tabulated = {r.name for r in planned if r.group in only or r.name in only}
+    if seeds is not None:
+        if not seeds:
+            raise ConfigError("--seeds: give at least one seed")
+        unknown = sorted(set(seeds) - {r.seed for r in every_run})
+        if unknown:
+            known = ", ".join(str(s) for s in sorted({r.seed for r in every_run}))
+            raise ConfigError(f"--seeds {unknown[0]} names no run of this sweep (its seeds: {known})")
+        # A run's init has the run's own seed (plan_runs matches them), so nothing it needs is dropped.
+        planned = [r for r in planned if r.seed in set(seeds)]
+        kept = {r.name for r in planned}
+        tabulated = kept if tabulated is None else tabulated & kept
     raw.pop("sweep", None)
     root = Path(raw["output"])
     config_of = {run.name: _run_config(raw, root, run) for run in every_run}
