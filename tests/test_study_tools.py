@@ -248,7 +248,7 @@ def test_sweep_seeds_trains_only_those_seeds_with_their_inits(photos, tmp_path, 
     )
     with pytest.raises(SystemExit):  # argparse: not a list of integers
         main(["sweep", str(config_file), "--no-eval", "--seeds", "one"])
-    assert "a comma-separated list of integer seeds, got 'one'" in capsys.readouterr().err
+    assert "expected comma-separated integers, got 'one'" in capsys.readouterr().err
     from pdloss.train.sweep import sweep
 
     with pytest.raises(ConfigError, match=r"^--seeds: give at least one seed$"):

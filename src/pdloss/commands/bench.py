@@ -6,16 +6,11 @@ import argparse
 import json
 import sys
 
+from pdloss.commands import comma_ints
+
 
 def _csv(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in _csv(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,8 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--layer", default="relu4_3")
     parser.add_argument("--repeats", type=int, default=5, help="timed interleaved rounds")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
-    parser.add_argument("--crops", type=_ints, default=(64, 128, 256, 512, 1024), help="scaling suite crops")
-    parser.add_argument("--factors", type=_ints, default=(1, 2, 4, 8), help="projection factors")
+    parser.add_argument("--crops", type=comma_ints, default=(64, 128, 256, 512, 1024), help="scaling suite crops")
+    parser.add_argument("--factors", type=comma_ints, default=(1, 2, 4, 8), help="projection factors")
     parser.add_argument("--memory-cap-gib", type=float, default=4.0,
                         help="skip exact contextual runs whose estimated matrices exceed this (GiB)")
     parser.add_argument("--no-pot", action="store_true", help="leave POT out even when it is installed")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from pdloss.commands import comma_ints
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -54,19 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sweep.add_argument(
         "--seeds",
-        type=_seed_list,
+        type=comma_ints,
         default=None,
         metavar="S1,S2",
         help="only the runs of these seeds (e.g. --seeds 0: the whole grid at one seed first)",
     )
     sweep.set_defaults(func=_sweep)
-
-
-def _seed_list(text: str) -> list[int]:
-    try:
-        return [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a comma-separated list of integer seeds, got {text!r}") from None
 
 
 def _train(args: argparse.Namespace) -> int:

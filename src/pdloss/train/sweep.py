@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -173,8 +174,8 @@ def plan_runs(raw: dict, grid: list[str] | None = None) -> list[SweepRun]:
 # A family no run of the sweep has measured yet is estimated from the measured ones through these
 # relative step costs (then its own measured seconds per step replace them). Measured on 2-core
 # CPUs (docs/benchmarks.md, docs/reproduction.md "Cost"): with small-unet on 64 px crops a VGG16
-# relu4_3 pass makes a step 3.3x a pixel-L1 step; an FDL step is about 12x a PDL step; an SRGAN
-# step (discriminator update + VGG-free generator term) about 3x.
+# relu4_3 pass makes a step 3.3x a pixel-L1 step; an FDL step is about 12x a PDL step (40x pixel);
+# an SRGAN step (discriminator update + VGG-free generator term) about 3x a PDL step (10x pixel).
 LOSS_FAMILY: dict[str, str] = {
     "l1": "pixel",
     "perceptual-l1": "vgg",
@@ -186,10 +187,6 @@ LOSS_FAMILY: dict[str, str] = {
     "adversarial": "adversarial",
 }
 FAMILY_STEP_COST: dict[str, float] = {"pixel": 1.0, "vgg": 3.3, "fdl": 40.0, "adversarial": 10.0}
-
-
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
 
 
 class _Eta:
@@ -204,13 +201,13 @@ class _Eta:
     def __init__(self) -> None:
         self.per_loss: dict[str, list[float]] = {}  # seconds per pixel of a training batch
 
-    def record(self, loss: str, steps: int, seconds: float, pixels_per_step: int = 1) -> None:
+    def record(self, loss: str, steps: int, seconds: float, pixels_per_step: int) -> None:
         if steps > 0:
             self.per_loss.setdefault(loss, []).append(seconds / (steps * pixels_per_step))
 
     def _seconds_per_pixel(self, loss: str) -> float | None:
         if loss in self.per_loss:
-            return _mean(self.per_loss[loss])
+            return statistics.mean(self.per_loss[loss])
         per_family: dict[str, list[float]] = {}
         for name, values in self.per_loss.items():
             per_family.setdefault(LOSS_FAMILY.get(name, "other"), []).extend(values)
@@ -218,11 +215,11 @@ class _Eta:
             return None
         family = LOSS_FAMILY.get(loss, "other")
         if family in per_family:
-            return _mean(per_family[family])
-        costed = {f: _mean(v) / FAMILY_STEP_COST[f] for f, v in per_family.items() if f in FAMILY_STEP_COST}
+            return statistics.mean(per_family[family])
+        costed = {f: statistics.mean(v) / FAMILY_STEP_COST[f] for f, v in per_family.items() if f in FAMILY_STEP_COST}
         if family not in FAMILY_STEP_COST or not costed:
-            return _mean([v for values in per_family.values() for v in values])
-        return _mean(list(costed.values())) * FAMILY_STEP_COST[family]
+            return statistics.mean([v for values in per_family.values() for v in values])
+        return statistics.mean(list(costed.values())) * FAMILY_STEP_COST[family]
 
     def left(self, remaining: list[tuple[str, int, int]]) -> float | None:
         """Seconds for the (loss, steps, pixels per step) still to train; None before any
@@ -334,7 +331,8 @@ def sweep(
             known = ", ".join(str(s) for s in sorted({r.seed for r in every_run}))
             raise ConfigError(f"--seeds {unknown[0]} names no run of this sweep (its seeds: {known})")
         # A run's init has the run's own seed (plan_runs matches them), so nothing it needs is dropped.
-        planned = [r for r in planned if r.seed in set(seeds)]
+        wanted_seeds = set(seeds)
+        planned = [r for r in planned if r.seed in wanted_seeds]
         kept = {r.name for r in planned}
         tabulated = kept if tabulated is None else tabulated & kept
     raw.pop("sweep", None)
@@ -358,10 +356,11 @@ def sweep(
         tail = f"; sweep time left ~{_hms(left)} (training)" if left is not None else ""
         init = f" from {run.depends_on}" if run.depends_on else ""
         print(f"[{index}/{len(planned)}] {config.loss_label}{init}: {run_dir}{tail}", file=sys.stderr)
-        if remaining[0][1] > 0:
+        loss, steps, pixels = remaining[0]
+        if steps > 0:
             t0 = time.perf_counter()
             train(config, resume=(run_dir / "checkpoints" / "last.pt").exists(), device=device)
-            eta.record(*remaining[0][:2], time.perf_counter() - t0, remaining[0][2])
+            eta.record(loss, steps, time.perf_counter() - t0, pixels)
     print(f"sweep trained in {_hms(time.perf_counter() - started)}", file=sys.stderr)
     if skip_eval:
         return root
