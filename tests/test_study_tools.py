@@ -380,6 +380,49 @@ def test_sweep_images_reference_intervals_and_perception_distortion(photos, scor
         assert (root / name).stat().st_size > 0
 
 
+def test_sweep_valid_metrics_score_the_validation_pass_only(photos, scored_folder, tmp_path):
+    from pdloss.train.sweep import sweep
+
+    raw = tiny(photos, tmp_path / "sweep", **{"evaluate.metrics": ["psnr", "niqe"], "evaluate.seed": 0})
+    raw["evaluate"]["valid_metrics"] = ["psnr", "ms_ssim"]
+    raw["data"]["valid"] = str(scored_folder)
+    raw["sweep"] = [["run=a", "loss=l1"]]
+    config_file = tmp_path / "sweep.yaml"
+    config_file.write_text(yaml.safe_dump(raw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        root = sweep(str(config_file), images=str(scored_folder))
+    # The validation table has the validation metrics' columns, the --images table evaluate.metrics'.
+    assert json.loads((root / "results.json").read_text())["metrics"] == ["psnr", "ms_ssim"]
+    assert json.loads((root / "results-mine.json").read_text())["metrics"] == ["psnr", "niqe"]
+    valid_record = root / "a" / "eval" / "metrics.json"
+    record = json.loads(valid_record.read_text())
+    assert "ms_ssim" in record["row"] and "niqe" not in record["row"]
+    assert "niqe" in json.loads((root / "a" / "eval-mine" / "metrics.json").read_text())["row"]
+    # Run again: both evaluations are current and reused.
+    stamp = valid_record.stat().st_mtime_ns
+    sweep(str(config_file), images=str(scored_folder))
+    assert valid_record.stat().st_mtime_ns == stamp
+    # A record that lacks one of the pass's metrics (pdloss evaluate --metrics psnr) is measured again.
+    del record["row"]["ms_ssim"]
+    valid_record.write_text(json.dumps(record))
+    sweep(str(config_file), images=str(scored_folder), images_only=False)
+    assert "ms_ssim" in json.loads(valid_record.read_text())["row"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("evaluate.valid_metrics", ["psnr", "nique"], r"^evaluate\.valid_metrics: unknown metric 'nique'; known: "),
+        ("evaluate.metrics", ["fd"], r"^evaluate\.metrics: unknown metric 'fd'"),
+        ("evaluate.valid_metrics", [], r"^evaluate\.valid_metrics must name at least one metric$"),
+    ],
+)
+def test_config_refuses_unknown_or_no_metrics(photos, tmp_path, key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(tiny(photos, tmp_path / "run", **{key: value}))
+
+
 def test_crop_grid_chooses_textured_windows_on_the_reference(tmp_path):
     from pdloss.imageio import write_image
     from pdloss.train.figures import grid_windows

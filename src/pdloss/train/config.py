@@ -12,7 +12,7 @@ A config has these sections (all keys optional but ``task``; see ``configs/`` fo
     loss:  {name, weight, pixel_weight, weights, layers, projection, ...}  # pdloss.losses.registry
     optim: {name, lr, betas, weight_decay, schedule, milestones, gamma, warmup, grad_clip, d_lr}
     train: {iterations, log_every, valid_every, checkpoint_every, amp, channels_last, keep_checkpoints}
-    evaluate: {metrics, crop, limit, fid_patch_size, grid_crop, cdf_layer, cdf_channels, cdf_weights}
+    evaluate: {metrics, valid_metrics, crop, limit, fid_patch_size, grid_crop, cdf_layer, cdf_channels, cdf_weights}
     sweep: [[loss=l1], [loss=pdl, loss.weight=0.05]]   # runs of `pdloss sweep` (overrides each)
 
 Every error names the offending key and what it accepts.
@@ -121,6 +121,9 @@ class TrainConfig:
 @dataclass
 class EvaluateConfig:
     metrics: list[str] = field(default_factory=lambda: ["psnr", "ms_ssim", "lpips", "niqe", "fid"])
+    # A sweep's pass over data.valid (where lambda is chosen) measures these instead, when given:
+    # the selection needs PSNR and NIQE, and FID/KID's Inception pass is most of an evaluation's cost.
+    valid_metrics: list[str] | None = None
     crop: int | None = None  # None: whole validation images (as the paper); an int: centre crops
     limit: int | None = None
     fid_patch_size: int | None = 64  # FID on 64x64 tiles (small sets); None: whole images
@@ -319,6 +322,17 @@ def validate(config: Config) -> Config:
     for key, (value, allowed) in choices.items():
         if value not in allowed:
             raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+    from pdloss.metrics.evaluate import METRICS
+
+    lists = {"evaluate.metrics": config.evaluate.metrics, "evaluate.valid_metrics": config.evaluate.valid_metrics}
+    for key, names in lists.items():
+        if names is None:
+            continue
+        if not names:
+            raise ConfigError(f"{key} must name at least one metric")
+        unknown = [name for name in names if name not in METRICS]
+        if unknown:
+            raise ConfigError(f"{key}: unknown metric {unknown[0]!r}; known: {', '.join(METRICS)}")
     if len(config.optim.betas) != 2 or not all(0 <= b < 1 for b in config.optim.betas):
         raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {config.optim.betas}")
     return config

@@ -259,9 +259,10 @@ def _run_config(raw: dict, root: Path, run: SweepRun):
     return config_from_dict(run_raw)
 
 
-def _current_evaluation(config, eval_name: str) -> dict | None:
-    """The run's evaluation record if it is newer than the run's last checkpoint and was made with
-    the config's evaluation settings (crop, metrics, seed...); otherwise None (evaluate again)."""
+def _current_evaluation(config, eval_name: str, metrics: Sequence[str]) -> dict | None:
+    """The run's evaluation record if it is newer than the run's last checkpoint, was made with
+    the config's evaluation settings (crop, metrics, seed...) and measured every one of ``metrics``
+    (``pdloss evaluate --metrics`` may have measured fewer); otherwise None (evaluate again)."""
     run_dir = Path(config.output)
     metrics_file = run_dir / eval_name / "metrics.json"
     checkpoint = run_dir / "checkpoints" / "last.pt"
@@ -270,7 +271,9 @@ def _current_evaluation(config, eval_name: str) -> dict | None:
     if metrics_file.stat().st_mtime < checkpoint.stat().st_mtime:
         return None
     record = json.loads(metrics_file.read_text())
-    return record if record.get("settings") == dataclasses.asdict(config.evaluate) else None
+    if record.get("settings") != dataclasses.asdict(config.evaluate):
+        return None
+    return record if all(m in record.get("row", {}) for m in metrics) else None
 
 
 def _remaining_steps(config) -> int:
@@ -367,10 +370,11 @@ def sweep(
     sources = [None] if images is None else ([images] if images_only else [None, images])
     for source in sources:
         tag = images_tag(source) if source is not None else None
+        metrics = _pass_metrics(config_of[every_run[0].name], source)
         records = []
         for run in every_run:
             config = config_of[run.name]
-            record = _current_evaluation(config, eval_folder_name(tag))
+            record = _current_evaluation(config, eval_folder_name(tag), metrics)
             if tabulated is not None and run.name not in tabulated:
                 # Not asked for: in the table only if its evaluation is already current.
                 if record is not None:
@@ -378,23 +382,39 @@ def sweep(
                 continue
             if record is None:
                 record = evaluate_run(
-                    Path(config.output), device=device or "cpu", fid_cache_dir=root, images=source,
-                    settings=config.evaluate,
+                    Path(config.output), metrics=metrics, device=device or "cpu", fid_cache_dir=root,
+                    images=source, settings=config.evaluate,
                 )
             records.append((run, config, record))
-        gather(root, raw, records, tag=tag, reference=reference)
+        gather(root, raw, records, tag=tag, reference=reference, metrics=metrics)
         if tag:
             print((root / f"{results_name(tag)}.md").read_text())
     return root
 
 
+def _pass_metrics(config, source: str | None) -> list[str]:
+    """The metrics of one evaluation pass: ``evaluate.valid_metrics`` (when set) on the validation
+    set, where lambda is chosen; ``evaluate.metrics`` on ``--images``, where results are reported."""
+    if source is None and config.evaluate.valid_metrics is not None:
+        return list(config.evaluate.valid_metrics)
+    return list(config.evaluate.metrics)
+
+
 _PER_RUN_NOTES = ("Inception features written to", "FID reference statistics and features read from")
 
 
-def gather(root: Path, raw: dict, records: list, tag: str | None = None, reference: str | None = None) -> None:
+def gather(
+    root: Path,
+    raw: dict,
+    records: list,
+    tag: str | None = None,
+    reference: str | None = None,
+    metrics: Sequence[str] | None = None,
+) -> None:
     """The sweep's table (``results[-TAG].md|csv|json``: one row per entry, the mean over its
     seeds, and the paired intervals against the ``reference`` entry), crop grid, feature CDFs and
-    perception-distortion plot, from each run's evaluation record."""
+    perception-distortion plot, from each run's evaluation record. ``metrics``: the table's columns
+    (default the first run's ``evaluate.metrics``)."""
     from pdloss.train.evaluation import write_results
     from pdloss.train.figures import crop_grid, feature_cdf_plot
     from pdloss.train.layout import eval_folder_name
@@ -407,7 +427,7 @@ def gather(root: Path, raw: dict, records: list, tag: str | None = None, referen
     )
 
     first = records[0][1]
-    metrics = list(first.evaluate.metrics)
+    metrics = list(metrics or first.evaluate.metrics)
     weights, unavailable, notes = {}, {}, []
     for _, _, record in records:
         weights.update(record["weights"])
