@@ -138,6 +138,52 @@ def _input_factor(input_dir: Path, reference_dir: Path, stem: str) -> int:
     return big_h // h
 
 
+def run_colors(count: int) -> list:
+    """``count`` distinct line colours: tab10 up to 10 runs, tab20 up to 20, then evenly spaced hues
+    (a sweep's table often has 15-20 rows, and tab10 repeats after 10)."""
+    import matplotlib
+
+    if count <= 10:
+        return [matplotlib.colormaps["tab10"](i) for i in range(count)]
+    if count <= 20:
+        return [matplotlib.colormaps["tab20"](i) for i in range(count)]
+    return [matplotlib.colormaps["hsv"](i / count) for i in range(count)]
+
+
+def draw_feature_cdfs(curves: dict[str, np.ndarray], layer: str, channels: Sequence[int], title: str):
+    """The figure of :func:`feature_cdf_plot` from pooled values: ``curves`` maps ``"reference"``
+    (drawn black) and each run's label to a ``(len(channels), samples)`` array. One panel per
+    channel; one legend for all, to the right of the panels, so that it hides no curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(channels), figsize=(3.2 * len(channels), 3), squeeze=False)
+    runs = [label for label in curves if label != "reference"]
+    color_of = {"reference": "black", **dict(zip(runs, run_colors(len(runs)), strict=True))}
+    for i, channel in enumerate(channels):
+        ax = axes[0][i]
+        for label, values in curves.items():
+            v = np.sort(values[i])
+            ax.plot(
+                v,
+                np.arange(1, v.size + 1) / v.size,
+                label=label,
+                linewidth=2.2 if label == "reference" else 1.2,
+                color=color_of[label],
+            )
+        ax.set_title(f"{layer} channel {channel}", fontsize=9)
+        ax.set_xlabel("activation")
+        ax.set_xscale("symlog", linthresh=1e-2 * max(1e-6, float(curves["reference"][i].max())))
+    axes[0][0].set_ylabel("cumulative fraction")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    return fig
+
+
 def feature_cdf_plot(
     run_dirs: Sequence[Path],
     labels: Sequence[str],
@@ -173,26 +219,9 @@ def feature_cdf_plot(
     curves = {"reference": pooled(first / eval_name / "reference")}
     for run_dir, label in zip(run_dirs, labels, strict=True):
         curves[label] = pooled(Path(run_dir) / eval_name / "restored")
-    fig, axes = plt.subplots(1, len(channels), figsize=(3.2 * len(channels), 3), squeeze=False)
-    for i, channel in enumerate(channels):
-        ax = axes[0][i]
-        for label, values in curves.items():
-            v = np.sort(values[i])
-            ax.plot(
-                v,
-                np.arange(1, v.size + 1) / v.size,
-                label=label,
-                linewidth=2.2 if label == "reference" else 1.2,
-                color="black" if label == "reference" else None,
-            )
-        ax.set_title(f"{layer} channel {channel}", fontsize=9)
-        ax.set_xlabel("activation")
-        ax.set_xscale("symlog", linthresh=1e-2 * max(1e-6, float(curves["reference"][i].max())))
-    axes[0][0].set_ylabel("cumulative fraction")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"Feature CDFs ({extractor.weights_label})", fontsize=9)
-    fig.tight_layout()
+    fig = draw_feature_cdfs(curves, layer, channels, title=f"Feature CDFs ({extractor.weights_label})")
     out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=110)
+    # "tight": the legend sits outside the axes, to their right.
+    fig.savefig(out_png, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return out_png
