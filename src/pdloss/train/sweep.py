@@ -386,7 +386,7 @@ def sweep(
                     images=source, settings=config.evaluate,
                 )
             records.append((run, config, record))
-        gather(root, raw, records, tag=tag, reference=reference, metrics=metrics)
+        gather(root, raw, records, metrics, tag=tag, reference=reference)
         if tag:
             print((root / f"{results_name(tag)}.md").read_text())
     return root
@@ -407,14 +407,14 @@ def gather(
     root: Path,
     raw: dict,
     records: list,
+    metrics: Sequence[str],
     tag: str | None = None,
     reference: str | None = None,
-    metrics: Sequence[str] | None = None,
 ) -> None:
     """The sweep's table (``results[-TAG].md|csv|json``: one row per entry, the mean over its
     seeds, and the paired intervals against the ``reference`` entry), crop grid, feature CDFs and
     perception-distortion plot, from each run's evaluation record. ``metrics``: the table's columns
-    (default the first run's ``evaluate.metrics``)."""
+    (the pass's, :func:`_pass_metrics`)."""
     from pdloss.train.evaluation import write_results
     from pdloss.train.figures import crop_grid, feature_cdf_plot
     from pdloss.train.layout import eval_folder_name
@@ -427,7 +427,7 @@ def gather(
     )
 
     first = records[0][1]
-    metrics = list(metrics or first.evaluate.metrics)
+    metrics = list(metrics)
     weights, unavailable, notes = {}, {}, []
     for _, _, record in records:
         weights.update(record["weights"])
