@@ -324,6 +324,8 @@ def validate(config: Config) -> Config:
             raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
     from pdloss.metrics.evaluate import METRICS
 
+    # Exact names, not pdloss.metrics.parse_metrics (which lower-cases and maps "-" to "_"): a
+    # config's names are used verbatim as record keys and table columns, so "MS-SSIM" must not pass.
     lists = {"evaluate.metrics": config.evaluate.metrics, "evaluate.valid_metrics": config.evaluate.valid_metrics}
     for key, names in lists.items():
         if names is None:
