@@ -62,11 +62,11 @@ def main() -> None:
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
     import torch
 
-    from pdloss.bench.measure import machine_info
+    from pdloss.bench.measure import cpu_flags, machine_info
 
     torch.set_num_threads(args.threads)
     info = machine_info("cpu")
-    flags = open("/proc/cpuinfo").read().split() if os.path.exists("/proc/cpuinfo") else []
+    flags = cpu_flags()
     rows, raw = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for preset in args.presets.split(","):

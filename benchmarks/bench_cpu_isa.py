@@ -124,10 +124,10 @@ def main() -> None:
         return
 
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
-    from pdloss.bench.measure import machine_info
+    from pdloss.bench.measure import cpu_flags, machine_info
 
     info = machine_info("cpu")
-    flags = open("/proc/cpuinfo").read().split() if os.path.exists("/proc/cpuinfo") else []
+    flags = cpu_flags()
     runs: dict[str, list[dict]] = {name: [] for name in SETTINGS}
     for round_index in range(args.rounds):
         order = list(SETTINGS) if round_index % 2 == 0 else list(reversed(SETTINGS))

@@ -187,6 +187,13 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_flags() -> frozenset[str]:
+    """This CPU's /proc/cpuinfo flags (``avx2``, ``avx512_bf16``...); empty where unknown (not Linux)."""
+    from pdloss.amp import _cpuinfo_flags
+
+    return _cpuinfo_flags()
+
+
 def machine_info(device: torch.device | str) -> dict:
     """What the numbers were measured on."""
     import numpy
