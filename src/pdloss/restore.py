@@ -239,7 +239,7 @@ class Restorer:
         memory_gb: float | None = None,
         pattern: str | None = None,
     ) -> None:
-        from pdloss.train.evaluation import load_run
+        from pdloss.evaluation.run import load_run
 
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -32,7 +32,7 @@ from pdloss.train.layout import eval_folder_name
 
 #: Metrics that have a value for a whole set only (no per-image value in ``metrics.json``).
 SET_METRICS = ("fid", "kid")
-#: Decimal places of each metric in the tables (as ``pdloss.train.evaluation._fmt``): 3 otherwise.
+#: Decimal places of each metric in the tables (as ``pdloss.evaluation.run._fmt``): 3 otherwise.
 #: KID needs 4: its differences are a few thousandths (0.000 [0.000, 0.000] said nothing).
 DIGITS = {"psnr": 2, "fid": 2, "kid": 4}
 

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 def render(comparison) -> str:
     """The text table of a :class:`pdloss.stats.Comparison`."""
     from pdloss.stats import DIGITS, format_interval
-    from pdloss.train.evaluation import METRIC_TITLES
+    from pdloss.evaluation.run import METRIC_TITLES
 
     titles = {**METRIC_TITLES, "kid": "KID"}
     percent = f"{100 * comparison.confidence:g}%"

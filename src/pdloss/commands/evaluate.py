@@ -109,10 +109,10 @@ def _run(args: argparse.Namespace) -> int:
         if args.pred or args.ref:
             args._parser.error("give either RUN_OR_CHECKPOINT or --pred/--ref, not both")
         from pdloss.metrics.evaluate import parse_metrics
-        from pdloss.train.evaluation import evaluate_run
+        from pdloss.evaluation.run import evaluate_run
 
         metrics = parse_metrics(args.metrics) if args.metrics else None
-        from pdloss.train.evaluation import images_tag
+        from pdloss.evaluation.run import images_tag
 
         record = evaluate_run(
             args.run,

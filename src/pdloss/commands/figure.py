@@ -97,8 +97,8 @@ def _crops(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from pdloss.errors import PdlossError
-    from pdloss.train.evaluation import images_tag
-    from pdloss.train.figures import crop_grid
+    from pdloss.evaluation.run import images_tag
+    from pdloss.report.figures import crop_grid
     from pdloss.train.layout import eval_folder_name
 
     eval_name = eval_folder_name(None if args.images is None else images_tag(args.images))

@@ -7,7 +7,7 @@ the run of seed S is then ``RUN-seedS``, or ``RUN`` itself for the config's base
 without ``"run"`` (``reference``, ``input``) are not methods. A run's evaluation lies in
 ``RUN/eval/{restored,reference,input}/STEM.png``; an evaluation on another image source
 (``pdloss sweep CONFIG --images DIR``) has its table in ``results-TAG.json`` and its images in
-``RUN/eval-TAG/`` (TAG from :func:`pdloss.train.evaluation.images_tag`). Each selected entry
+``RUN/eval-TAG/`` (TAG from :func:`pdloss.evaluation.run.images_tag`). Each selected entry
 becomes a method named by its label, with the restored images of one seed; the references come
 from the same evaluation. Nothing is copied: ``create_study`` crops straight from these folders.
 """
@@ -58,7 +58,7 @@ def _source_tag(text: str) -> str | None:
     """The TAG ``pdloss sweep --images SOURCE`` gives SOURCE (``offline:test`` -> ``offline-test``,
     ``/data/my photos/`` -> ``my-photos``), or None when it cannot name one."""
     from pdloss.errors import PdlossError
-    from pdloss.train.evaluation import images_tag  # the sweep's own naming, so both always agree
+    from pdloss.evaluation.run import images_tag  # the sweep's own naming, so both always agree
 
     try:
         return images_tag(text)

@@ -2,7 +2,7 @@
 and study commands read these folders without loading the trainer).
 
 - ``RUN/eval/`` holds a run's evaluation on its validation set, ``RUN/eval-TAG/`` on another
-  source (``TAG`` from :func:`pdloss.train.evaluation.images_tag`);
+  source (``TAG`` from :func:`pdloss.evaluation.run.images_tag`);
 - ``SWEEP/results.{md,csv,json}`` the sweep's table on the validation set, ``SWEEP/results-TAG.*``
   on another source.
 """

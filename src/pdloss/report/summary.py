@@ -144,7 +144,7 @@ def difference_table(
     95% interval excludes 0, and the verdict's direction (better/worse) in bold."""
     from pdloss.metrics.evaluate import HIGHER_IS_BETTER
     from pdloss.stats import DIGITS
-    from pdloss.train.evaluation import METRIC_TITLES
+    from pdloss.evaluation.run import METRIC_TITLES
 
     ref_label = next(e.label for e in entries if e.name == reference)
     shown = [m for m in metrics if any(m in d for d in diffs.values())]
