@@ -301,7 +301,8 @@ def frequency_distribution_distance(
     """FDL's distance between the prediction's and the target's features of one layer.
 
     Args:
-        fu, fv: features ``(B, C, H, W)`` of prediction and target (same shape; any real values).
+        fu: features ``(B, C, H, W)`` of the prediction (any real values).
+        fv: features of the target, same shape as ``fu``.
         projections_amp: ``(K, C, p, p)`` unit-norm kernels for the amplitude (FDL: K=256, p=5);
             the patch size is their kernel size.
         projections_phase: kernels for the phase, or None to share ``projections_amp`` (FDL).

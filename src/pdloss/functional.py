@@ -155,7 +155,8 @@ def perceptual_distance(fu: torch.Tensor, fv: torch.Tensor, p: float = 1, reduct
     """The feature term of the perceptual loss (paper eq. 6, Johnson et al.).
 
     Args:
-        fu, fv: ``(B, C, H, W)`` features of prediction and target, same shape.
+        fu: ``(B, C, H, W)`` features of the prediction.
+        fv: ``(B, C, H, W)`` features of the target, same shape as ``fu``.
         p: 1 (L1) or 2 (L2): per image the mean of ``|fu - fv|^p`` over C*H*W.
         reduction: ``"none"`` -> ``(B,)``, ``"mean"`` or ``"sum"``.
     """

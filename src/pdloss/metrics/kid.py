@@ -109,7 +109,8 @@ def set_metric_from_features(
 
     Args:
         name: ``"fid"`` or ``"kid"``.
-        pred_features, ref_features: ``(N, 2048)`` rows.
+        pred_features: ``(N, 2048)`` rows.
+        ref_features: ``(N, 2048)`` rows.
         kw: for ``"kid"`` only: ``subset_size``, ``subsets``, ``seed`` of :func:`kid_from_features`.
     """
     if name == "fid":
@@ -128,7 +129,9 @@ class KID(InceptionFeatures):
     """KID calculator holding the FID Inception (network arguments: see :class:`InceptionFeatures`).
 
     Args:
-        subset_size, subsets, seed: see :func:`kid_from_features`.
+        subset_size: see :func:`kid_from_features`.
+        subsets: see :func:`kid_from_features`.
+        seed: see :func:`kid_from_features`.
     """
 
     higher_is_better = False

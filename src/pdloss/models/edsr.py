@@ -77,7 +77,9 @@ class EDSR(nn.Module):
 
     Args:
         scale: upsampling factor (1 gives a same-size restoration network).
-        n_resblocks, n_feats, res_scale: 16/64/1.0 (baseline) or 32/256/0.1 (full).
+        n_resblocks: 16 (baseline) or 32 (full).
+        n_feats: 64 (baseline) or 256 (full).
+        res_scale: 1.0 (baseline) or 0.1 (full).
         rgb_range: the value range the network works in. Inputs and outputs are always [0, 1];
             they are multiplied by ``rgb_range`` on the way in and divided on the way out, so
             ``rgb_range=255`` reproduces the reference's released models (trained on 0-255) and

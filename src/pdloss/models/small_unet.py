@@ -32,8 +32,9 @@ class SmallUNet(nn.Module):
     """Residual U-Net, ``(B, in_channels, H, W) -> (B, out_channels, scale*H, scale*W)``.
 
     Args:
-        in_channels, out_channels: image channels (the global residual needs them equal;
-            otherwise the network predicts the output directly).
+        in_channels: image channels of the input.
+        out_channels: image channels of the output (the global residual needs them equal to
+            ``in_channels``; otherwise the network predicts the output directly).
         scale: output/input size ratio (1 for restoration, 4 for ``sr4x``).
         widths: channels at full, half and quarter resolution.
 
