@@ -25,11 +25,18 @@ fdl (VGG19 and pixel_weight=0 by default): ``num_proj``, ``patch_size``, ``strid
 adversarial: ``weight``, ``pixel_weight``, ``q``, ``reduction``, ``input_range``, ``validate``,
 ``discriminator`` or ``base_channels``/``hidden``/``pool_size``; l1: ``reduction``,
 ``input_range``, ``validate``. Names are matched case-insensitively, with ``_`` read as ``-``.
+
+:func:`loss_options` reads a name's keyword arguments from its constructor's signature (following
+``**kwargs`` to the base class's constructor, and the adversarial loss's to its discriminator's), so
+a new option of a loss is one edit: its constructor. Training configs check their ``loss:`` keys
+against it (:mod:`pdloss.train.config`).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import inspect
 from collections.abc import Callable
 
 from torch import nn
@@ -37,7 +44,7 @@ from torch import nn
 from pdloss.errors import InputError
 from pdloss.losses.pixel import PixelLoss
 
-__all__ = ["LOSSES", "LOSS_NAMES", "PixelLoss", "build_loss"]
+__all__ = ["INTERNAL_ARGUMENTS", "LOSSES", "LOSS_NAMES", "PixelLoss", "build_loss", "fixed_options", "loss_options"]
 
 
 def _build_fixed(factory: Callable[..., nn.Module], name: str, fixed: dict, **kwargs) -> nn.Module:
@@ -54,62 +61,108 @@ def _fixed(factory: Callable[..., nn.Module], name: str, **fixed) -> Callable[..
     return functools.partial(_build_fixed, factory, name, fixed)
 
 
-def _pixel(**kwargs) -> nn.Module:
-    return PixelLoss(**kwargs)
+class _Lazy:
+    """A loss class imported when first built or inspected: importing the registry stays light
+    (the feature losses pull in the VGG extractor). ``forwards`` names the class that receives the
+    loss's ``**kwargs`` when it is not the base class (the adversarial loss's discriminator)."""
 
+    def __init__(self, module: str, name: str, forwards: str | None = None) -> None:
+        self.module, self.name, self.forwards = module, name, forwards
 
-def _perceptual(**kwargs) -> nn.Module:
-    from pdloss.losses.perceptual import PerceptualLoss
+    def resolve(self) -> type[nn.Module]:
+        return getattr(importlib.import_module(self.module), self.name)
 
-    return PerceptualLoss(**kwargs)
+    def forwarded(self) -> type | None:
+        return getattr(importlib.import_module(self.module), self.forwards) if self.forwards else None
 
+    def __call__(self, **kwargs) -> nn.Module:
+        return self.resolve()(**kwargs)
 
-def _contextual(**kwargs) -> nn.Module:
-    from pdloss.losses.contextual import ContextualLoss
-
-    return ContextualLoss(**kwargs)
-
-
-def _pdl(**kwargs) -> nn.Module:
-    from pdloss.losses.pdl import ProjectedDistributionLoss
-
-    return ProjectedDistributionLoss(**kwargs)
-
-
-def _fdl(**kwargs) -> nn.Module:
-    from pdloss.losses.fdl import FrequencyDistributionLoss
-
-    return FrequencyDistributionLoss(**kwargs)
-
-
-def _adversarial(**kwargs) -> nn.Module:
-    from pdloss.losses.adversarial import AdversarialLoss
-
-    return AdversarialLoss(**kwargs)
+    def __repr__(self) -> str:
+        return f"{self.module}.{self.name}"
 
 
 LOSSES: dict[str, Callable[..., nn.Module]] = {
-    "l1": _fixed(_pixel, "l1", q=1),
-    "perceptual-l1": _fixed(_perceptual, "perceptual-l1", p=1),
-    "perceptual-l2": _fixed(_perceptual, "perceptual-l2", p=2),
-    "ctx-dp": _fixed(_contextual, "ctx-dp", distance="cosine"),
-    "ctx-l2": _fixed(_contextual, "ctx-l2", distance="l2"),
-    "pdl": _pdl,
-    "adversarial": _adversarial,
-    "fdl": _fdl,
+    "l1": _fixed(PixelLoss, "l1", q=1),
+    "perceptual-l1": _fixed(_Lazy("pdloss.losses.perceptual", "PerceptualLoss"), "perceptual-l1", p=1),
+    "perceptual-l2": _fixed(_Lazy("pdloss.losses.perceptual", "PerceptualLoss"), "perceptual-l2", p=2),
+    "ctx-dp": _fixed(_Lazy("pdloss.losses.contextual", "ContextualLoss"), "ctx-dp", distance="cosine"),
+    "ctx-l2": _fixed(_Lazy("pdloss.losses.contextual", "ContextualLoss"), "ctx-l2", distance="l2"),
+    "pdl": _Lazy("pdloss.losses.pdl", "ProjectedDistributionLoss"),
+    "adversarial": _Lazy("pdloss.losses.adversarial", "AdversarialLoss", forwards="SRGANDiscriminator"),
+    "fdl": _Lazy("pdloss.losses.fdl", "FrequencyDistributionLoss"),
 }
 LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)
 
 
-def build_loss(name: str, **kwargs) -> nn.Module:
-    """A new loss module by name (see the module docstring for names and keyword arguments)."""
+def _factory(name: str) -> tuple[str, Callable[..., nn.Module]]:
+    """The registry key of ``name`` (case-insensitive, ``_`` read as ``-``) and its factory."""
     if not isinstance(name, str):
         raise InputError(f"loss name must be a string, got {type(name).__name__}")
     key = name.strip().lower().replace("_", "-")
     try:
-        factory = LOSSES[key]
+        return key, LOSSES[key]
     except KeyError:
-        raise InputError(f"unknown loss {name!r}; choose one of {', '.join(LOSS_NAMES)}") from None
+        raise InputError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}") from None
+
+
+# Constructor arguments that take objects built in code (a shared feature extractor, a
+# discriminator), not values a config file or the command line can give.
+INTERNAL_ARGUMENTS = frozenset({"extractor", "discriminator"})
+
+
+def _signature_names(target: Callable[..., object], forwards: type | None = None) -> set[str]:
+    """Keyword names ``target`` accepts. A class's ``**kwargs`` are followed up its MRO to the next
+    constructor (``torch.nn.Module``'s own takes no options), or into ``forwards`` when given."""
+    if not isinstance(target, type):
+        chain: list[Callable[..., object]] = [target]
+    else:
+        chain = [k.__init__ for k in target.__mro__ if "__init__" in vars(k) and k not in (nn.Module, object)]
+    names: set[str] = set()
+    for function in chain:
+        parameters = list(inspect.signature(function).parameters.values())
+        names.update(
+            p.name for p in parameters
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ("self", "cls")
+        )
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            return names
+        if forwards is not None:
+            return names | _signature_names(forwards)
+    return names
+
+
+def _options(factory: Callable[..., nn.Module]) -> set[str]:
+    if isinstance(factory, functools.partial) and factory.func is _build_fixed:
+        inner, _, fixed = factory.args
+        return _options(inner) - set(fixed)
+    if isinstance(factory, _Lazy):
+        return _signature_names(factory.resolve(), factory.forwarded())
+    return _signature_names(factory)
+
+
+def loss_options(name: str) -> tuple[str, ...]:
+    """The keyword arguments loss ``name`` accepts (sorted), read from its constructor's signature,
+    without the options its name fixes (:func:`fixed_options`) and :data:`INTERNAL_ARGUMENTS`.
+
+    Raises:
+        InputError: an unknown name.
+    """
+    _, factory = _factory(name)
+    return tuple(sorted(_options(factory) - INTERNAL_ARGUMENTS))
+
+
+def fixed_options(name: str) -> dict[str, object]:
+    """The options loss ``name`` fixes (``perceptual-l2``: ``{"p": 2}``); passing one is an error."""
+    _, factory = _factory(name)
+    if isinstance(factory, functools.partial) and factory.func is _build_fixed:
+        return dict(factory.args[2])
+    return {}
+
+
+def build_loss(name: str, **kwargs) -> nn.Module:
+    """A new loss module by name (see the module docstring for names and keyword arguments)."""
+    key, factory = _factory(name)
     try:
         return factory(**kwargs)
     except TypeError as error:  # an unknown keyword: say which loss and what it accepts

@@ -9,7 +9,7 @@ A config has these sections (all keys optional but ``task``; see ``configs/`` fo
     output: runs/denoise-small   # run folder (relative to the working directory)
     data:  {train, valid, crop, batch, workers, length, valid_crop, valid_limit, cache}
     model: {name, options, init}  # init: RUN_OR_CHECKPOINT to fine-tune from
-    loss:  {name, weight, pixel_weight, weights, layers, projection, ...}  # pdloss.losses.registry
+    loss:  {name, weight, pixel_weight, weights, layers, projection, ...}  # the loss's constructor options
     optim: {name, lr, betas, weight_decay, schedule, milestones, gamma, warmup, grad_clip, d_lr}
     train: {iterations, log_every, valid_every, checkpoint_every, amp, channels_last, keep_checkpoints}
     evaluate: {metrics, valid_metrics, crop, limit, fid_patch_size, grid_crop, cdf_layer, cdf_channels, cdf_weights}
@@ -27,7 +27,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import yaml
 
@@ -60,37 +60,73 @@ class ModelConfig:
     init: str | None = None
 
 
-LOSS_KEYS = {
-    "name",
-    "weight",
-    "pixel_weight",
-    "backbone",
-    "layers",
-    "layer_weights",
-    "weights",
-    "q",
-    "p",
-    "projection",
-    "projection_factor",
-    "seed",
-    "resample",
-    "bandwidth",
-    "max_positions",
-    "spatial_weight",
-    "base_channels",
-    "hidden",
-    "pool_size",
-    "validate",
-    "num_proj",
-    "patch_size",
-    "stride",
-    "phase_weight",
-    "separate_phase_projections",
-    "chunk_size",
-    "small_maps",
-    "phase_eps",
-    "fft_norm",
-}
+# A run's loss: ``{"name": NAME, OPTION: VALUE, ...}``, a name of :data:`pdloss.losses.registry.LOSSES`
+# and keyword arguments of its constructor. The options each name accepts are read from that
+# constructor's signature (:func:`loss_keys`), so a new option of a loss needs no edit here.
+LossConfig: TypeAlias = dict[str, Any]
+
+# Constructor arguments a training config cannot set: the trainer needs one scalar per batch
+# (reduction "mean") of images in [0, 1] (input_range).
+TRAINER_FIXED_LOSS_ARGUMENTS = frozenset({"reduction", "input_range"})
+
+# The options of the feature losses' VGG network (FeatureLoss), meaningless to a loss without one.
+FEATURE_NETWORK_OPTIONS = ("backbone", "layers", "layer_weights", "weights")
+
+
+def _loss_key(name: Any) -> str:
+    return str(name).strip().lower().replace("_", "-")
+
+
+def loss_keys(name: str) -> tuple[str, ...]:
+    """The keys (besides ``name``) a config's ``loss:`` section accepts for loss ``name``: its
+    constructor's keyword arguments (:func:`pdloss.losses.registry.loss_options`) less those the
+    trainer fixes (:data:`TRAINER_FIXED_LOSS_ARGUMENTS`), sorted."""
+    from pdloss.losses.registry import loss_options
+
+    return tuple(k for k in loss_options(name) if k not in TRAINER_FIXED_LOSS_ARGUMENTS)
+
+
+def ignored_loss_keys(name: str) -> frozenset[str]:
+    """Keys loss ``name`` leaves out instead of refusing: a sweep's base ``loss:`` section sets the
+    feature losses' options for all its rows, and the rows of a loss without a feature network
+    share it. The pixel-only ``l1`` ignores every other loss's options (but those its name fixes);
+    the adversarial loss ignores the VGG network's (:data:`FEATURE_NETWORK_OPTIONS`)."""
+    from pdloss.losses.registry import LOSSES, fixed_options
+
+    key = _loss_key(name)
+    own = set(loss_keys(key)) | set(fixed_options(key))
+    if key == "l1":
+        return frozenset(k for other in LOSSES if other != key for k in loss_keys(other)) - own
+    if key == "adversarial":
+        return frozenset(FEATURE_NETWORK_OPTIONS) - own
+    return frozenset()
+
+
+def loss_arguments(loss: LossConfig) -> dict[str, Any]:
+    """The keyword arguments a config's ``loss:`` section gives its loss: all keys but ``name`` and
+    the ones the loss ignores (:func:`ignored_loss_keys`)."""
+    ignored = ignored_loss_keys(loss["name"])
+    return {k: v for k, v in loss.items() if k != "name" and k not in ignored}
+
+
+def _check_loss_keys(loss: LossConfig) -> None:
+    """Refuse, by name, a ``loss:`` key its loss does not accept (naming the losses that do)."""
+    from pdloss.losses.registry import LOSSES, fixed_options
+
+    name = _loss_key(loss["name"])
+    accepted = loss_keys(name)
+    fixed = fixed_options(name)
+    ignored = ignored_loss_keys(name)
+    for key in sorted(k for k in loss if k != "name"):
+        if key in accepted or key in ignored:
+            continue
+        if key in fixed:
+            raise ConfigError(f"loss.{key}: loss {name!r} fixes {key}={fixed[key]!r}; leave it out")
+        owners = [other for other in LOSSES if key in loss_keys(other)]
+        where = f" (an option of {', '.join(owners)})" if owners else ""
+        raise ConfigError(
+            f"unknown key loss.{key} for loss {name!r}{where}; {name} accepts: name, {', '.join(accepted)}"
+        )
 
 
 @dataclass
@@ -146,7 +182,7 @@ class Config:
     output: str = "runs/run"
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    loss: dict[str, Any] = field(default_factory=lambda: {"name": "l1"})
+    loss: LossConfig = field(default_factory=lambda: {"name": "l1"})  # see LossConfig, loss_keys
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
@@ -278,7 +314,7 @@ def _build(cls: type, values: dict[str, Any], where: str):
 def validate(config: Config) -> Config:
     """Check the values that types alone do not (ranges, names); raise ConfigError naming the key."""
     from pdloss.degradations import make_degradation, task_names
-    from pdloss.losses.registry import LOSS_NAMES
+    from pdloss.losses.registry import LOSSES
     from pdloss.models.registry import MODELS
 
     if config.task not in task_names():
@@ -292,11 +328,9 @@ def validate(config: Config) -> Config:
     loss = config.loss
     if not isinstance(loss, dict) or "name" not in loss:
         raise ConfigError("loss must be a mapping with a name, e.g. {name: pdl, weight: 0.01}")
-    unknown = sorted(set(loss) - LOSS_KEYS)
-    if unknown:
-        raise ConfigError(f"unknown key loss.{unknown[0]}; loss accepts: {', '.join(sorted(LOSS_KEYS))}")
-    if str(loss["name"]).lower().replace("_", "-") not in LOSS_NAMES:
-        raise ConfigError(f"loss.name must be one of {', '.join(LOSS_NAMES)}, got {loss['name']!r}")
+    if _loss_key(loss["name"]) not in LOSSES:
+        raise ConfigError(f"loss.name must be one of {', '.join(LOSSES)}, got {loss['name']!r}")
+    _check_loss_keys(loss)
     for key, value in loss.items():
         if key in ("weight", "pixel_weight") and (not isinstance(value, (int, float)) or value < 0):
             raise ConfigError(f"loss.{key} must be a non-negative number, got {value!r}")

@@ -38,23 +38,14 @@ from pdloss.losses.registry import build_loss
 from pdloss.models import build_model
 from pdloss.train import distributed
 from pdloss.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from pdloss.train.config import Config, OptimConfig, check_same_training, config_from_dict
+from pdloss.train.config import Config, OptimConfig, check_same_training, config_from_dict, loss_arguments
 from pdloss.train.sampler import StepSampler
-
-# The options of the feature losses' VGG network (FeatureLoss), meaningless to a loss without one.
-FEATURE_NETWORK_OPTIONS = ("backbone", "layers", "layer_weights", "weights")
 
 
 def build_loss_from_config(config: Config, device: torch.device) -> torch.nn.Module:
-    kwargs = {k: v for k, v in config.loss.items() if k != "name"}
-    name = str(config.loss["name"]).lower()
-    if name == "l1":
-        # The pixel-only baseline has no feature term: a sweep may leave feature options set.
-        kwargs = {k: v for k, v in kwargs.items() if k in ("q", "validate")}
-    elif name == "adversarial":
-        # Nor has the GAN a feature network: a preset's VGG options (a sweep's base `loss:`) do
-        # not apply to it. Any other key still reaches AdversarialLoss, so a typo still fails.
-        kwargs = {k: v for k, v in kwargs.items() if k not in FEATURE_NETWORK_OPTIONS}
+    # The pixel-only baseline and the GAN leave out the feature losses' options a sweep's base
+    # `loss:` section sets for its other rows (config.ignored_loss_keys); any other key reaches the loss.
+    kwargs = loss_arguments(config.loss)
     # A network's early outputs may stray far outside [0, 1]; the trainer checks the loss value
     # for NaN/Inf itself (once per step), so the per-call range check is off unless asked for.
     kwargs.setdefault("validate", False)
