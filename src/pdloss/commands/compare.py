@@ -25,6 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pdloss.commands import require_existing
+
+    for image in (args.a, args.b):
+        require_existing(image, f"image file not found: {image}")
     from pdloss.compare import compare_images
 
     result = compare_images(

@@ -6,7 +6,14 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("data", help="list and fetch the photo sets", description=__doc__)
+    parser = subparsers.add_parser(
+        "data",
+        help="list and fetch the photo sets",
+        description="`pdloss data list` shows the photo sets and the fixed train/valid/test split; "
+        "`pdloss data fetch debian-photos` fetches the larger offline set. The built-in photos (data "
+        "source `builtin`, used by the demo-denoise preset) are files of scikit-image, scikit-learn and "
+        "matplotlib: they need the data extra, pip install 'pdloss[data]'.",
+    )
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION")
     listing = sub.add_parser("list", help="show which photo sets are present and their image counts")
     listing.add_argument("--files", action="store_true", help="also list the photos of each split subset")
@@ -30,7 +37,8 @@ def run_list(args: argparse.Namespace) -> int:
         state = (
             ""
             if row.present
-            else "  (absent" + (": pdloss data fetch debian-photos)" if row.name == "debian-photos" else ")")
+            else "  (absent: "
+            + ("pdloss data fetch debian-photos)" if row.name == "debian-photos" else "pip install 'pdloss[data]')")
         )
         print(f"{row.name:<15} {count:>8}  {row.location}{state}")
     print("any folder of images is also a data source (e.g. DIV2K_train_HR/)")

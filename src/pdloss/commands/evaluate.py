@@ -108,8 +108,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.run is not None:
         if args.pred or args.ref:
             args._parser.error("give either RUN_OR_CHECKPOINT or --pred/--ref, not both")
-        from pdloss.metrics.evaluate import parse_metrics
+        from pdloss.commands import require_existing
+
+        require_existing(args.run, f"no checkpoint at {args.run}")
         from pdloss.evaluation.run import evaluate_run
+        from pdloss.metrics.evaluate import parse_metrics
 
         metrics = parse_metrics(args.metrics) if args.metrics else None
         from pdloss.evaluation.run import images_tag
@@ -134,6 +137,10 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.pred is None or args.ref is None:
         args._parser.error("--pred DIR and --ref DIR are both required (or give a RUN_OR_CHECKPOINT)")
+    from pdloss.commands import require_existing
+
+    for folder in (args.pred, args.ref):
+        require_existing(folder, f"not a folder: {folder}")
 
     from pdloss.metrics.evaluate import evaluate, format_csv, format_markdown
 

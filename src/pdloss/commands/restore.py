@@ -59,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import warnings
 
+    from pdloss.commands import require_existing
+
+    require_existing(args.run, f"no checkpoint at {args.run}")
+    require_existing(args.inputs, f"input {args.inputs} does not exist")
     from tqdm import tqdm
 
     from pdloss.restore import RestoreWarning, restore

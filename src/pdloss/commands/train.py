@@ -14,7 +14,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train the run a config describes. Under `torchrun --nproc_per_node N -m pdloss train` "
         "every process trains one shard with DistributedDataParallel.",
     )
-    parser.add_argument("config", help="YAML config (see configs/)")
+    parser.add_argument(
+        "config",
+        help="a YAML config file, or the name of a packaged preset (`pdloss config list`; "
+        "`pdloss config show NAME > mine.yaml` to start your own)",
+    )
     parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. loss.weight=0.01 data.crop=128")
     parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoints/last.pt")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: this rank's GPU, else cpu)")
@@ -26,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train and evaluate a grid of losses and weights, gather one table",
         description="Runs the config's `sweep` list and/or the cartesian product of --set grids.",
     )
-    sweep.add_argument("config")
+    sweep.add_argument("config", help="a YAML config file with a `sweep` list, or a packaged preset's name")
     sweep.add_argument("overrides", nargs="*", help="key=value overrides applied to every run")
     sweep.add_argument(
         "--set",
@@ -66,19 +70,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from pdloss.train.config import load_config
+    from pdloss.train.presets import resolve_config
+
+    # The config is read and checked before the trainer (and torch) is imported: a wrong
+    # argument fails in a fraction of a second instead of after torch's start-up.
+    config = load_config(resolve_config(args.config), args.overrides)
     from pdloss.train.trainer import train
 
-    config = load_config(args.config, args.overrides)
     run_dir = train(config, resume=args.resume, device=args.device, progress=not args.no_progress)
     print(f"run folder: {run_dir}")
     return 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from pdloss.train.presets import resolve_config
+
+    config_path = resolve_config(args.config)  # before torch's start-up, as in _train
     from pdloss.train.sweep import sweep
 
     root = sweep(
-        args.config,
+        str(config_path),
         args.grid,
         args.overrides,
         device=args.device,

@@ -55,5 +55,8 @@ def builtin_photo_path(name: str) -> Path:
     root = package_dir(package)
     if root is None or not (root / relative).is_file():
         pip_name = {"skimage": "scikit-image", "sklearn": "scikit-learn"}.get(package, package)
-        raise ImageReadError(f"built-in photo {name!r} needs the package {pip_name!r}: pip install {pip_name}")
+        raise ImageReadError(
+            f"built-in photo {name!r} is a file of the package {pip_name!r}, which is not installed: "
+            "pip install 'pdloss[data]' (scikit-image, scikit-learn and matplotlib carry the built-in photos)"
+        )
     return root / relative
