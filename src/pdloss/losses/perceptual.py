@@ -12,7 +12,9 @@ from pdloss.losses.base import FeatureLoss
 class PerceptualLoss(FeatureLoss):
     """``pixel_weight * ||u - v||_q + weight * sum_l layer_weight_l * mean |phi_l(u) - phi_l(v)|^p``.
 
-    Args (besides those of :class:`~pdloss.losses.base.FeatureLoss`):
+    Besides the arguments of :class:`~pdloss.losses.base.FeatureLoss`:
+
+    Args:
         weight: lambda.
         p: 1 (L1-perceptual, the paper's "L1") or 2 (mean squared, the paper's "L2").
     """
