@@ -212,7 +212,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from pdloss.study.app import export_votes
+    from pdloss.study.export import export_votes
 
     _emit(export_votes(args.study), args.output)
     return 0

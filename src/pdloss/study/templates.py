@@ -51,9 +51,9 @@ alike to you, pick the one you would rather keep. You must pick one to go on.</p
 <p id="screen-warning" class="warn hidden"></p>
 {% if progress is not none %}
 <p>You have answered {{ progress }} of {{ questions }} questions.</p>
-<p><a href="{{ url_for('question') }}"><button class="start" type="button">Continue</button></a></p>
+<p><a href="{{ url_for('.question') }}"><button class="start" type="button">Continue</button></a></p>
 {% else %}
-<form method="post" action="{{ url_for('start') }}">
+<form method="post" action="{{ url_for('.start') }}">
 <button class="start" id="start" type="submit">Start</button></form>
 {% endif %}
 </main>
@@ -80,22 +80,22 @@ QUESTION = """{% extends "base.html" %}
 <kbd>&larr;</kbd>/<kbd>1</kbd> or <kbd>&rarr;</kbd>/<kbd>2</kbd>.</span></div>
 <p id="narrow-warning" class="warn hidden">The window is too narrow to show both images at full size:
 please maximise it (and keep the zoom at 100%).</p>
-<form id="vote" method="post" action="{{ url_for('vote') }}">
+<form id="vote" method="post" action="{{ url_for('.vote') }}">
 <input type="hidden" name="token" value="{{ token }}">
 <input type="hidden" name="ms" value="">
 <div class="pair">
  <div><button class="choice" id="choose-left" type="submit" name="choice" value="left">
-  <img src="{{ url_for('image', token=token, which='left') }}"
+  <img src="{{ url_for('.image', token=token, which='left') }}"
    width="{{ w }}" height="{{ h }}" alt="left image"></button>
   <div class="label">left (&larr; or 1)</div></div>
  <div><button class="choice" id="choose-right" type="submit" name="choice" value="right">
-  <img src="{{ url_for('image', token=token, which='right') }}"
+  <img src="{{ url_for('.image', token=token, which='right') }}"
    width="{{ w }}" height="{{ h }}" alt="right image"></button>
   <div class="label">right (&rarr; or 2)</div></div>
 </div>
 </form>
 {% if has_reference %}<div class="ref"><div>original (for comparison; not a choice)</div>
-<img src="{{ url_for('image', token=token, which='reference') }}"
+<img src="{{ url_for('.image', token=token, which='reference') }}"
  width="{{ w }}" height="{{ h }}" alt="original image"></div>{% endif %}
 </main>
 <script nonce="{{ csp_nonce }}">
@@ -139,10 +139,10 @@ ADMIN = """{% extends "base.html" %}
 {% for row in pairs %}<tr><td>{{ row.a }} vs {{ row.b }}</td><td>{{ row.assigned }}</td>
 <td>{{ row.votes }}</td></tr>
 {% endfor %}</table>
-<p>Export: <a href="{{ url_for('admin_votes') }}?token={{ admin_token }}">votes (CSV)</a>,
-<a href="{{ url_for('admin_report', fmt='md') }}?token={{ admin_token }}">report (markdown)</a>,
-<a href="{{ url_for('admin_report', fmt='json') }}?token={{ admin_token }}">report (JSON)</a>,
-<a href="{{ url_for('admin_report', fmt='csv') }}?token={{ admin_token }}">report (CSV)</a>.</p>
+<p>Export: <a href="{{ url_for('.admin_votes') }}?token={{ admin_token }}">votes (CSV)</a>,
+<a href="{{ url_for('.admin_report', fmt='md') }}?token={{ admin_token }}">report (markdown)</a>,
+<a href="{{ url_for('.admin_report', fmt='json') }}?token={{ admin_token }}">report (JSON)</a>,
+<a href="{{ url_for('.admin_report', fmt='csv') }}?token={{ admin_token }}">report (CSV)</a>.</p>
 </main>{% endblock %}
 """
 
