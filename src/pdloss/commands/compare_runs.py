@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _folders(spec: str, tag: str | None) -> list:
     from pdloss.errors import InputError
-    from pdloss.stats import resolve_evaluation
+    from pdloss.evaluation.compare import resolve_evaluation
 
     parts = [p.strip() for p in spec.split(",") if p.strip()]
     if not parts:
@@ -49,7 +49,7 @@ def _folders(spec: str, tag: str | None) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pdloss.stats import compare_evaluations
+    from pdloss.evaluation.compare import compare_evaluations
 
     metrics = None if args.metrics is None else [m for m in args.metrics.split(",") if m.strip()]
     comparison = compare_evaluations(
@@ -70,11 +70,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render(comparison) -> str:
-    """The text table of a :class:`pdloss.stats.Comparison`."""
-    from pdloss.stats import DIGITS, format_interval
-    from pdloss.evaluation.run import METRIC_TITLES
+    """The text table of a :class:`pdloss.evaluation.compare.Comparison`."""
+    from pdloss.metrics.registry import METRIC_SPECS, format_value
+    from pdloss.report.format import format_interval
 
-    titles = {**METRIC_TITLES, "kid": "KID"}
+    titles = {name: spec.title for name, spec in METRIC_SPECS.items()}
     percent = f"{100 * comparison.confidence:g}%"
     lines = [
         f"A: {', '.join(str(p) for p in comparison.evals_a)}",
@@ -84,12 +84,11 @@ def render(comparison) -> str:
     header = ["metric", "mean A", "mean B", f"B - A [{percent} interval]", "images x seeds", "B vs A"]
     rows = []
     for metric, c in comparison.metrics.items():
-        digits = DIGITS.get(metric, 3)
         rows.append(
             [
                 f"{titles.get(metric, metric)} {'↑' if c.higher_is_better else '↓'}",
-                f"{c.mean_a:.{digits}f}",
-                f"{c.mean_b:.{digits}f}",
+                format_value(metric, c.mean_a),
+                format_value(metric, c.mean_b),
                 format_interval(c, metric),
                 f"{c.interval.n_images} x {c.interval.n_seeds}",
                 c.verdict,

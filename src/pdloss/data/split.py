@@ -55,6 +55,15 @@ def split_names(split_set: str, subsets: tuple[str, ...]) -> list[str]:
     return [name for member in members for name, entry in sets[member].items() if entry["subset"] in subsets]
 
 
+def scene_groups() -> dict[str, str]:
+    """Each offline photo's file stem -> its scene (the manifest's group): photos of one scene
+    (stereo or sequence pairs, such as ``opencv-graf1`` and ``opencv-graf3``) are not independent
+    samples, so the bootstrap resamples them together."""
+    return {
+        Path(name).stem: entry["group"] for entries in load_split()["sets"].values() for name, entry in entries.items()
+    }
+
+
 def div2k_root() -> Path:
     return Path(os.environ.get("PDLOSS_DIV2K", "data/DIV2K")).expanduser()
 

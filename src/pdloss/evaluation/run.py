@@ -29,23 +29,15 @@ import torch
 
 from pdloss.errors import PdlossError
 from pdloss.imageio import write_image
-from pdloss.metrics.evaluate import HIGHER_IS_BETTER, evaluate
-from pdloss.stats import DIGITS
-from pdloss.train.checkpoint import load_checkpoint
-from pdloss.train.config import Config, EvaluateConfig, config_from_dict
-from pdloss.train.layout import eval_folder_name, results_name
-from pdloss.train.trainer import build_model_from_config
+from pdloss.metrics.evaluate import evaluate
+from pdloss.metrics.registry import METRIC_SPECS, format_value
+from pdloss.runs.layout import eval_folder_name, results_name
+from pdloss.runs.load import load_run
+from pdloss.train.config import Config, EvaluateConfig
 
-TABLE_METRICS = ("psnr", "ms_ssim", "lpips", "niqe", "fid", "kid")
-METRIC_TITLES = {
-    "psnr": "PSNR",
-    "ssim": "SSIM",
-    "ms_ssim": "MS-SSIM",
-    "lpips": "LPIPS",
-    "niqe": "NIQE",
-    "fid": "FID",
-    "kid": "KID",
-}
+#: The columns of a results table, in this order when measured (SSIM only when asked for).
+TABLE_METRICS = tuple(m for m in METRIC_SPECS if m != "ssim")
+METRIC_TITLES = {name: spec.title for name, spec in METRIC_SPECS.items()}
 
 
 def evaluation_seed(config: Config) -> int:
@@ -136,19 +128,6 @@ def _restore_validation(
     return len(valid)
 
 
-def load_run(
-    run_or_checkpoint: str | Path, device: str | torch.device = "cpu"
-) -> tuple[Config, torch.nn.Module, Path, dict]:
-    """(config, model with the checkpoint's weights, run folder, checkpoint payload)."""
-    path = Path(run_or_checkpoint)
-    payload = load_checkpoint(path, device)
-    run_dir = path if path.is_dir() else path.parent.parent
-    config = config_from_dict({k: v for k, v in payload["config"].items()})
-    model = build_model_from_config(config)
-    model.load_state_dict(payload["model"])
-    return config, model.to(device), run_dir, payload
-
-
 def evaluate_run(
     run_or_checkpoint: str | Path,
     metrics: list[str] | None = None,
@@ -169,7 +148,7 @@ def evaluate_run(
     ``settings``: evaluation settings to use instead of the run's own (a sweep evaluates every run
     with the sweep file's ``evaluate`` section); recorded in ``metrics.json``.
     """
-    from pdloss.train.lock import run_lock
+    from pdloss.runs.lock import run_lock
 
     config, model, run_dir, payload = load_run(run_or_checkpoint, device)
     if settings is not None:
@@ -280,12 +259,6 @@ def _folder_digest(folder: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def _fmt(value: Any, metric: str) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.{DIGITS.get(metric, 3)}f}"
-
-
 def write_results(
     folder: Path,
     rows: list[dict[str, Any]],
@@ -298,7 +271,8 @@ def write_results(
 ) -> dict[str, Path]:
     """results.md / results.csv / results.json in the paper's table layout."""
     columns = [m for m in TABLE_METRICS if m in metrics] + [m for m in metrics if m not in TABLE_METRICS]
-    header = [f"{METRIC_TITLES.get(m, m)} {'↑' if HIGHER_IS_BETTER.get(m, True) else '↓'}" for m in columns]
+    header = [f"{METRIC_TITLES.get(m, m)} {METRIC_SPECS[m].arrow if m in METRIC_SPECS else ''}".rstrip()
+              for m in columns]
     lines = [
         f"## {title}" if title else "",
         "",
@@ -306,7 +280,7 @@ def write_results(
         "|---|" + "---|" * len(columns),
     ]
     for row in rows:
-        lines.append(f"| {row['label']} | " + " | ".join(_fmt(row.get(m), m) for m in columns) + " |")
+        lines.append(f"| {row['label']} | " + " | ".join(format_value(m, row.get(m)) for m in columns) + " |")
     lines.append("")
     loss_weights = sorted({r["loss_weights"] for r in rows if r.get("loss_weights")})
     if loss_weights:

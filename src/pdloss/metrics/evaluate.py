@@ -18,18 +18,11 @@ import numpy as np
 import torch
 
 from pdloss.errors import InputError, PdlossError
+from pdloss.metrics.registry import METRIC_SPECS, format_value, list_metrics, set_metrics
 
-METRICS = ("psnr", "ssim", "ms_ssim", "lpips", "niqe", "fid", "kid")
-HIGHER_IS_BETTER = {
-    "psnr": True,
-    "ssim": True,
-    "ms_ssim": True,
-    "lpips": False,
-    "niqe": False,
-    "fid": False,
-    "kid": False,
-}
-SET_METRICS = ("fid", "kid")
+METRICS = tuple(list_metrics())
+HIGHER_IS_BETTER = {name: spec.higher_is_better for name, spec in METRIC_SPECS.items()}
+SET_METRICS = set_metrics()
 # Companion values of a metric, stored in ``mean`` and the JSON right after it.
 COMPANIONS = {"kid": ("kid_std",)}
 
@@ -462,7 +455,7 @@ def format_markdown(result: EvaluationResult, per_image: bool = True) -> str:
         lines.append("| image | " + " | ".join(f"{m} {_arrow(m)}" for m in image_metrics) + " |")
         lines.append("|---|" + "---:|" * len(image_metrics))
         for stem, row in result.per_image.items():
-            lines.append(f"| {stem} | " + " | ".join(_fmt(row.get(m)) for m in image_metrics) + " |")
+            lines.append(f"| {stem} | " + " | ".join(format_value(m, row.get(m), "n/a") for m in image_metrics) + " |")
         lines.append("")
     lines.append("| metric | better | mean | weights / settings |")
     lines.append("|---|---|---:|---|")
@@ -494,21 +487,11 @@ def format_csv(result: EvaluationResult) -> str:
 
 
 def _fmt_mean(result: EvaluationResult, metric: str) -> str:
-    value = result.mean.get(metric)
-    if metric == "kid" and value is not None:
-        # KID of Inception features is typically 1e-3 .. 1e-1: more digits, and its subset spread.
-        std = result.mean.get("kid_std")
-        return f"{value:.5f}" + ("" if std is None else f" ± {std:.5f}")
-    return _fmt(value)
+    text = format_value(metric, result.mean.get(metric), "n/a")
+    std = result.mean.get("kid_std") if metric == "kid" else None
+    # KID's spread over its subsets, when it has one.
+    return text if std is None or text == "n/a" else f"{text} ± {format_value(metric, std)}"
 
 
 def _arrow(metric: str) -> str:
-    return "↑" if HIGHER_IS_BETTER[metric] else "↓"
-
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    if math.isinf(value):
-        return "inf"
-    return f"{value:.4f}"
+    return METRIC_SPECS[metric].arrow

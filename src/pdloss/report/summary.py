@@ -6,7 +6,7 @@ intervals of every entry against a reference entry, and the perception-distortio
 - ``entries``: per entry (a run name without its ``-seedN``), the seeds, the mean and the spread
   (standard deviation over seeds) of every metric;
 - ``differences``: per entry against the reference entry, ``B - A`` with the paired bootstrap
-  interval of :func:`pdloss.stats.compare_evaluations` (images and seeds resampled; only the seeds
+  interval of :func:`pdloss.evaluation.compare.compare_evaluations` (images and seeds resampled; only the seeds
   both entries have are paired);
 - ``perception_distortion.png|json``: PSNR against NIQE and KID, one curve per loss through its
   weights (fine-tuned runs), single points for runs of another protocol (from scratch, the
@@ -24,6 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from pdloss.evaluation.compare import compare_evaluations
+from pdloss.metrics.registry import METRIC_SPECS
+from pdloss.report.format import format_interval
+from pdloss.stats import N_BOOT
 
 PD_DISTORTION = "psnr"
 PD_PERCEPTION = ("niqe", "kid")
@@ -109,11 +114,13 @@ def entry_rows(entries: Sequence[Entry], metrics: Sequence[str]) -> list[dict[st
 
 
 def differences(
-    entries: Sequence[Entry], reference: str, metrics: Sequence[str], n_boot: int = 2000, n_boot_set: int = 200
+    entries: Sequence[Entry],
+    reference: str,
+    metrics: Sequence[str],
+    n_boot: int = N_BOOT,
+    n_boot_set: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Every entry against the reference entry: ``{entry: {metric: MetricComparison.to_json()}}``."""
-    from pdloss.stats import compare_evaluations
-
     by_name = {e.name: e for e in entries}
     if reference not in by_name:
         known = ", ".join(by_name)
@@ -142,13 +149,9 @@ def difference_table(
 ) -> str:
     """Markdown: each entry's ``B - A`` against the reference, ``mean [low, high]``, ``*`` when the
     95% interval excludes 0, and the verdict's direction (better/worse) in bold."""
-    from pdloss.metrics.evaluate import HIGHER_IS_BETTER
-    from pdloss.stats import DIGITS
-    from pdloss.evaluation.run import METRIC_TITLES
-
     ref_label = next(e.label for e in entries if e.name == reference)
     shown = [m for m in metrics if any(m in d for d in diffs.values())]
-    header = [f"Δ{METRIC_TITLES.get(m, m.upper())} {'↑' if HIGHER_IS_BETTER.get(m, False) else '↓'}" for m in shown]
+    header = [f"Δ{METRIC_SPECS[m].title} {METRIC_SPECS[m].arrow}" for m in shown]
     lines = [
         f"Difference against **{ref_label}** (row minus reference; paired bootstrap 95% interval over images"
         " and seeds; * = the interval excludes 0, **bold** = better than the reference):",
@@ -165,13 +168,9 @@ def difference_table(
             if d is None:
                 cells.append("-")
                 continue
-            digits = DIGITS.get(m, 4 if m == "kid" else 3)
-            iv = d["difference"]
-            text = f"{iv['mean']:+.{digits}f} [{iv['low']:+.{digits}f}, {iv['high']:+.{digits}f}]"
-            if iv["excludes_zero"]:
-                text += "*"
-                if d["verdict"] == "better":
-                    text = f"**{text}**"
+            text = format_interval(d["difference"], m, signed=True)
+            if d["difference"]["excludes_zero"] and d["verdict"] == "better":
+                text = f"**{text}**"
             cells.append(text)
         seeds = ",".join(str(s) for s in diffs[entry.name]["_seeds"])
         lines.append(f"| {entry.label} | {seeds} | " + " | ".join(cells) + " |")

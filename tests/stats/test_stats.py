@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from pdloss.errors import InputError
+from pdloss.evaluation.compare import MetricComparison
+from pdloss.report.format import format_interval
 from pdloss.stats import (
     BootstrapInterval,
     FeatureRows,
-    MetricComparison,
-    format_interval,
     paired_bootstrap,
     paired_set_bootstrap,
 )
@@ -174,3 +174,69 @@ def test_format_interval_digits_and_star():
     comparison = MetricComparison("psnr", "per_image", interval, 24.0, 23.79, True)
     assert format_interval(comparison, "psnr") == "-0.21 [-0.35, -0.08]*"
     assert comparison.verdict == "worse"
+
+
+def test_clusters_of_identical_twins_give_the_interval_of_the_singles():
+    # Each image shown twice as one scene: the scene is the unit, so the interval is the singles'
+    # exactly (same draws: one cluster per single image), while treating the twins as independent
+    # images narrows it by about sqrt(2).
+    rng = np.random.default_rng(3)
+    singles = rng.normal(0.2, 1.0, size=(2, 12))
+    twins = np.repeat(singles, 2, axis=1)
+    scenes = np.repeat(np.arange(12), 2)
+    alone = paired_bootstrap(singles, n_boot=3000, seed=5)
+    grouped = paired_bootstrap(twins, n_boot=3000, seed=5, clusters=scenes)
+    assert (grouped.low, grouped.high, grouped.mean) == pytest.approx((alone.low, alone.high, alone.mean), abs=1e-12)
+    assert grouped.n_clusters == 12 and grouped.n_images == 24
+    naive = paired_bootstrap(twins, n_boot=3000, seed=5)
+    ratio = (naive.high - naive.low) / (alone.high - alone.low)
+    assert 0.6 < ratio < 0.8  # 1/sqrt(2) = 0.71
+
+
+def test_distinct_cluster_labels_equal_no_clusters():
+    d = np.random.default_rng(0).normal(size=(3, 9))
+    a = paired_bootstrap(d, n_boot=500, seed=2)
+    b = paired_bootstrap(d, n_boot=500, seed=2, clusters=[f"scene{i}" for i in range(9)])
+    assert (a.low, a.high) == (b.low, b.high)
+
+
+def test_cluster_labels_must_match_the_images():
+    with pytest.raises(InputError, match="cluster labels"):
+        paired_bootstrap(np.zeros((1, 4)), n_boot=10, clusters=[0, 1, 2])
+
+
+def test_set_bootstrap_resamples_scenes_together():
+    rng = np.random.default_rng(1)
+    n = 8
+
+    def rows(values: np.ndarray) -> FeatureRows:
+        return FeatureRows(values[:, None].astype(np.float64), np.arange(len(values)))
+
+    def mean_gap(pred: np.ndarray, ref: np.ndarray) -> float:
+        return float(pred.mean() - ref.mean())
+
+    ref = rng.normal(size=n)
+    a, b = ref + rng.normal(0, 0.3, n), ref + 0.2 + rng.normal(0, 0.3, n)
+    single = paired_set_bootstrap([(rows(a), rows(ref))], [(rows(b), rows(ref))], n, mean_gap, n_boot=800, seed=4)[0]
+    twin = np.repeat(np.arange(n), 2)
+    doubled = paired_set_bootstrap(
+        [(rows(a[twin]), rows(ref[twin]))],
+        [(rows(b[twin]), rows(ref[twin]))],
+        2 * n,
+        mean_gap,
+        n_boot=800,
+        seed=4,
+        clusters=twin,
+    )[0]
+    assert (doubled.low, doubled.high) == pytest.approx((single.low, single.high), abs=1e-12)
+
+
+def test_monte_carlo_error_matches_the_spread_of_bounds_over_bootstrap_seeds():
+    d = np.random.default_rng(7).normal(0.1, 1.0, size=(1, 40))
+    results = [paired_bootstrap(d, n_boot=1000, seed=s) for s in range(60)]
+    spread = np.std([r.low for r in results], ddof=1)
+    estimate = np.mean([r.mc_error for r in results])
+    assert 0.6 < estimate / spread < 1.6
+    # and it shrinks as 1/sqrt(B)
+    more = paired_bootstrap(d, n_boot=16000, seed=0).mc_error
+    assert 0.15 < more / estimate < 0.4  # sqrt(1000 / 16000) = 0.25

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import pdloss.stats
+import pdloss.evaluation.compare
 from pdloss.cli import main
 from pdloss.errors import InputError
-from pdloss.stats import compare_evaluations, format_interval, paired_bootstrap
+from pdloss.evaluation.compare import compare_evaluations
+from pdloss.report.format import format_interval
+from pdloss.stats import paired_bootstrap
 
 STEMS = [f"img{i:02d}" for i in range(12)]
 DIM = 6
@@ -31,7 +33,7 @@ def write_eval(
     patch_size: int = 64,
     unavailable: dict[str, str] | None = None,
 ) -> Path:
-    """metrics.json as pdloss.train.evaluation writes it (NaN -> null), and optionally inception.npz.
+    """metrics.json as pdloss.evaluation.run writes it (NaN -> null), and optionally inception.npz.
 
     ``features``: (pred, ref) arrays ``(n_images, 2, DIM)``: two patch rows per image.
     """
@@ -131,7 +133,7 @@ def test_set_metrics_unavailable_without_features_or_function(runs, tmp_path, mo
     a, b = write_eval(tmp_path / "a", values), write_eval(tmp_path / "b", values)
     result = compare_evaluations([a], [b], metrics=["psnr", "fid"], n_boot=50, set_metric_fn=_distance_of_means)
     assert "inception.npz is missing" in result.unavailable["fid"] and "psnr" in result.metrics
-    monkeypatch.setattr(pdloss.stats, "_default_set_metric_fn", lambda: None)
+    monkeypatch.setattr(pdloss.evaluation.compare, "_default_set_metric_fn", lambda: None)
     result = compare_evaluations(runs["a"][:1], runs["b"][:1], metrics=["fid"], n_boot=50)
     assert "set_metric_from_features is not available" in result.unavailable["fid"]
 
@@ -170,7 +172,7 @@ def test_bad_inputs_give_clear_errors(runs, tmp_path):
 
 
 def test_cli_prints_the_table_and_json(runs, capsys, monkeypatch):
-    monkeypatch.setattr(pdloss.stats, "_default_set_metric_fn", lambda: _distance_of_means)
+    monkeypatch.setattr(pdloss.evaluation.compare, "_default_set_metric_fn", lambda: _distance_of_means)
     root = runs["root"]
     a = f"{root / 'run_a0'},{root / 'run_a1'}"  # run folders: resolved to RUN/eval
     b = f"{runs['b'][0]},{runs['b'][1]}"  # evaluation folders as they are
