@@ -25,10 +25,10 @@ demo: weights
 	$(BIN)/pdloss sweep configs/demo-denoise.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/python -m pytest -q
 
 # The documentation site (mkdocs.yml) into site/, warnings as errors. The docs extra is part of
