@@ -98,6 +98,13 @@ def _run(args: argparse.Namespace) -> int:
     import json
     import sys
 
+    from pdloss.commands import require_existing
+
+    # Paths first: a typo fails at once, before anything imports torch.
+    require_existing(args.run, f"no checkpoint at {args.run}")
+    for folder in (args.pred, args.ref):
+        require_existing(folder, f"not a folder: {folder}")
+
     if args.install_niqe:
         from pdloss.metrics.niqe_params import install_niqe_params
 
@@ -108,9 +115,6 @@ def _run(args: argparse.Namespace) -> int:
     if args.run is not None:
         if args.pred or args.ref:
             args._parser.error("give either RUN_OR_CHECKPOINT or --pred/--ref, not both")
-        from pdloss.commands import require_existing
-
-        require_existing(args.run, f"no checkpoint at {args.run}")
         from pdloss.evaluation.run import evaluate_run
         from pdloss.metrics.evaluate import parse_metrics
 
@@ -137,10 +141,6 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.pred is None or args.ref is None:
         args._parser.error("--pred DIR and --ref DIR are both required (or give a RUN_OR_CHECKPOINT)")
-    from pdloss.commands import require_existing
-
-    for folder in (args.pred, args.ref):
-        require_existing(folder, f"not a folder: {folder}")
 
     from pdloss.metrics.evaluate import evaluate, format_csv, format_markdown
 

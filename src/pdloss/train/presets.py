@@ -13,7 +13,6 @@ import importlib.resources
 from dataclasses import dataclass
 from pathlib import Path
 
-import pdloss
 from pdloss.errors import PdlossError
 
 SUFFIX = ".yaml"
@@ -37,11 +36,14 @@ def preset_dir() -> Path | None:
 
     None when neither exists (a broken install).
     """
-    packaged = importlib.resources.files(pdloss) / "presets"
-    if isinstance(packaged, Path) and packaged.is_dir() and any(packaged.glob(f"*{SUFFIX}")):
+    package = importlib.resources.files("pdloss")
+    if not isinstance(package, Path):  # a zipped install: no folder to read presets from
+        return None
+    packaged = package / "presets"
+    if packaged.is_dir() and any(packaged.glob(f"*{SUFFIX}")):
         return packaged
-    # src layout: src/pdloss/__init__.py -> the checkout's root is two folders above the package.
-    root = Path(pdloss.__file__).resolve().parents[2]
+    # src layout: the checkout's root is two folders above the package (src/pdloss/).
+    root = package.resolve().parents[1]
     checkout = root / "configs"
     if checkout.is_dir() and (root / "pyproject.toml").is_file():
         return checkout
