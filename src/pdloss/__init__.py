@@ -4,15 +4,13 @@ Public entry points::
 
     from pdloss import ProjectedDistributionLoss
     from pdloss.functional import wasserstein_1d, projected_distribution_distance
-    from pdloss.projections import make_projection
+    from pdloss.functional.projections import make_projection
 
     dtype = pdloss.autocast_dtype(device)   # bf16/fp16 where the device computes it natively, else None
     pdloss.restore(run_or_checkpoint, inputs, output)   # a trained model applied to a folder of images
 """
 
 from __future__ import annotations
-
-import importlib
 
 __version__ = "0.1.0"
 
@@ -30,9 +28,10 @@ def __getattr__(name: str):
 
         return autocast_dtype
     if name == "restore":
-        # The submodule itself, which is callable (pdloss.restore(...) runs pdloss.restore.restore):
-        # importing it binds it here under the same name, so this attribute never changes meaning.
-        return importlib.import_module("pdloss.restore")
+        # The function of pdloss.restoration (no submodule is named `restore`, so none shadows it).
+        from pdloss.restoration import restore
+
+        return restore
     if name in {"PerceptualLoss", "ContextualLoss"}:
         from pdloss import losses
 

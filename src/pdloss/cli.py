@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -46,9 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PdlossError as exc:
         print(f"pdloss {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"pdloss {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        # Ctrl-C, or SIGTERM stopping a training run (pdloss.train.stop.Terminated carries its signum):
+        # the shell's convention, 128 + the signal's number.
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"pdloss {args.command}: {'interrupted' if signum == signal.SIGINT else 'stopped'}", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":

@@ -99,7 +99,7 @@ def _crops(args: argparse.Namespace) -> int:
     from pdloss.errors import PdlossError
     from pdloss.evaluation.run import images_tag
     from pdloss.report.figures import crop_grid
-    from pdloss.train.layout import eval_folder_name
+    from pdloss.runs.layout import eval_folder_name
 
     eval_name = eval_folder_name(None if args.images is None else images_tag(args.images))
     folders, labels = [], []

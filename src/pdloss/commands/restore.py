@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     require_existing(args.inputs, f"input {args.inputs} does not exist")
     from tqdm import tqdm
 
-    from pdloss.restore import RestoreWarning, restore
+    from pdloss.restoration import RestoreWarning, restore
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
         prefix = "warning" if category is RestoreWarning else category.__name__

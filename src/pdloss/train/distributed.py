@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.distributed as dist
 
+from pdloss.devices import resolve_device
+
 
 @dataclass
 class DistInfo:
@@ -34,14 +36,18 @@ def setup(device: str | None = None) -> DistInfo:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device is None:
-        device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
+    # "cuda" (no index) is this rank's GPU; a device the machine lacks is an InputError here.
+    dev = resolve_device(device, default_index=local_rank)
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
     return DistInfo(rank, world, local_rank, dev)
+
+
+def is_main_process() -> bool:
+    """Rank 0 (or no torchrun), known from the environment before :func:`setup` joins the group."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def barrier(info: DistInfo) -> None:

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import yaml
 from torch.utils.data import DataLoader
 
 # The rule for train.amp lives in pdloss.amp (shared with pdloss.autocast_dtype); both names stay importable here.
@@ -33,13 +32,17 @@ from pdloss.data.paired import PairedDataset, ValidationDataset
 from pdloss.data.sources import resolve_images
 from pdloss.degradations import make_degradation
 from pdloss.errors import PdlossError
-from pdloss.losses.base import pixel_distance
+from pdloss.functional import pixel_distance
 from pdloss.losses.registry import build_loss
-from pdloss.models import build_model
+from pdloss.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from pdloss.runs.layout import checkpoint_dir, config_file, done_file, last_checkpoint
+from pdloss.runs.lock import run_lock
+from pdloss.runs.model import build_model_from_config, init_model_from
+from pdloss.runs.snapshot import check_same_training, write_snapshot
 from pdloss.train import distributed
-from pdloss.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from pdloss.train.config import Config, OptimConfig, check_same_training, config_from_dict, loss_arguments
+from pdloss.train.config import Config, OptimConfig, config_from_dict, loss_arguments
 from pdloss.train.sampler import StepSampler
+from pdloss.train.stop import StopOnSigterm, Terminated
 
 
 def build_loss_from_config(config: Config, device: torch.device) -> torch.nn.Module:
@@ -50,60 +53,6 @@ def build_loss_from_config(config: Config, device: torch.device) -> torch.nn.Mod
     # for NaN/Inf itself (once per step), so the per-call range check is off unless asked for.
     kwargs.setdefault("validate", False)
     return build_loss(config.loss["name"], **kwargs).to(device)
-
-
-def build_model_from_config(config: Config) -> torch.nn.Module:
-    """The run's model; for demosaicing it expects the Bayer pattern the degradation makes."""
-    options = dict(config.model.options)
-    if config.task == "demosaic":
-        options.setdefault("pattern", str(make_degradation("demosaic", **config.task_options).pattern).lower())
-    return build_model(config.model.name, task=config.task, **options)
-
-
-def _model_signature(config: Config) -> dict:
-    """What must agree for one run's weights to start another: network, options, task, pattern."""
-    pattern = None
-    if config.task == "demosaic":
-        default = str(make_degradation("demosaic", **config.task_options).pattern).lower()
-        pattern = str(config.model.options.get("pattern", default)).lower()
-    return {
-        "model": config.model.name,
-        "options": {k: v for k, v in config.model.options.items() if k != "pattern"},
-        "task": config.task,
-        "pattern": pattern,
-    }
-
-
-def init_model_from(model: torch.nn.Module, config: Config, source: str | os.PathLike) -> dict:
-    """Load the model weights of a run folder or checkpoint into ``model`` (``model.init``).
-
-    Only the network's weights are taken: the optimiser, schedule, step and RNG start fresh.
-    An architecture, task or Bayer-pattern mismatch is refused naming both sides.
-
-    Returns:
-        The source checkpoint's payload (its ``step`` and ``config``).
-    """
-    path = Path(source)
-    if str(source).startswith("@"):
-        raise PdlossError(
-            f"model.init={source} names a run of a sweep; it is resolved by `pdloss sweep`, not by `pdloss train`"
-        )
-    payload = load_checkpoint(path)
-    try:
-        source_config = config_from_dict(payload["config"])
-    except PdlossError as exc:
-        raise PdlossError(f"model.init={source}: its config is not readable ({exc})") from None
-    mine, theirs = _model_signature(config), _model_signature(source_config)
-    for key in ("model", "options", "task", "pattern"):
-        if mine[key] != theirs[key]:
-            raise PdlossError(
-                f"model.init={source} does not fit this run: its {key} is {theirs[key]!r}, this run's is {mine[key]!r}"
-            )
-    try:
-        model.load_state_dict(payload["model"])
-    except RuntimeError as exc:
-        raise PdlossError(f"model.init={source}: the weights do not fit this model ({exc})") from None
-    return payload
 
 
 class _IndexBatches:
@@ -225,7 +174,7 @@ class Trainer:
 
     def save(self) -> None:
         if self.dist.main:
-            save_checkpoint(self.state(), self.run_dir / "checkpoints", self.config.train.keep_checkpoints)
+            save_checkpoint(self.state(), checkpoint_dir(self.run_dir), self.config.train.keep_checkpoints)
         distributed.barrier(self.dist)
 
     # -- steps ------------------------------------------------------------------------------
@@ -281,7 +230,7 @@ class Trainer:
         if not math.isfinite(result["loss"]):
             raise PdlossError(
                 f"the loss became {result['loss']} at step {self.step + 1}; the last checkpoint is in "
-                f"{self.run_dir / 'checkpoints'}. Lower optim.lr, set optim.grad_clip, or check the data."
+                f"{checkpoint_dir(self.run_dir)}. Lower optim.lr, set optim.grad_clip, or check the data."
             )
         return result
 
@@ -310,30 +259,32 @@ class Trainer:
         if not self.dist.main:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        config_file = self.run_dir / "config.yaml"
-        if not resume and (self.run_dir / "checkpoints" / "last.pt").exists():
+        trained = last_checkpoint(self.run_dir).exists()
+        if not resume and trained:
             raise PdlossError(f"{self.run_dir} already holds a run; use --resume to continue it or another output")
-        if resume and config_file.exists() and (self.run_dir / "checkpoints" / "last.pt").exists():
+        if resume and trained and config_file(self.run_dir).exists():
             # `pdloss train --resume` with another train.iterations is a deliberate extension (or an
             # early end); the sweep, which reuses runs without being asked, refuses even that.
             for change in check_same_training(self.run_dir, self.config, allow=("train.iterations",)):
                 print(f"resuming {self.run_dir} with {change} (the schedule follows the new length)", file=sys.stderr)
-        config_file.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+        write_snapshot(self.run_dir, self.config)
 
     def run(self, resume: bool = False) -> Path:
         """Train to ``train.iterations`` (from the last checkpoint with ``resume``).
 
         One writer per run folder: rank 0 (the only writer under torchrun) holds the folder's OS
-        lock for the whole run, so a second ``pdloss train`` on it fails at once naming this one.
-        """
-        from pdloss.train.lock import run_lock
+        lock for the whole run, so a second ``pdloss train`` on it fails at once naming this one
+        (:func:`train` takes it earlier still, before data and model are built; the lock is re-entrant).
 
+        SIGTERM (``kill``) stops the run as Ctrl-C does: after the step under way, the state is
+        saved and :class:`~pdloss.train.stop.Terminated` (a ``KeyboardInterrupt``) is raised.
+        """
         with run_lock(self.run_dir, "train") if self.dist.main else nullcontext():
             return self._run_locked(resume)
 
     def _run_locked(self, resume: bool) -> Path:
         self._prepare_run_dir(resume)
-        if resume and (self.run_dir / "checkpoints" / "last.pt").exists():
+        if resume and last_checkpoint(self.run_dir).exists():
             self.load_state(load_checkpoint(self.run_dir, self.device))
         distributed.barrier(self.dist)
         total = self.config.train.iterations
@@ -365,6 +316,15 @@ class Trainer:
             )
         self.model.train()
         started, last_time, last_step = time.perf_counter(), time.perf_counter(), self.step
+        with StopOnSigterm(self.dist) as stop:
+            self._loop(loader, logger, bar, stop, total, last_time, last_step)
+            if self.dist.main:
+                done_file(self.run_dir).write_text(f"{self.step} steps in {time.perf_counter() - started:.1f} s\n")
+            distributed.barrier(self.dist)
+        return self.run_dir
+
+    def _loop(self, loader, logger: _Logger, bar, stop: StopOnSigterm, total: int, last_time: float, last_step: int):
+        """The steps up to ``total``; on Ctrl-C or SIGTERM the state after the last finished step is saved."""
         try:
             for degraded, target in loader:
                 values = self.train_step(degraded, target)
@@ -385,21 +345,19 @@ class Trainer:
                     self.save()
                 if self.step >= total:
                     break
-        except KeyboardInterrupt:
+                stop.check()  # SIGTERM: raises Terminated, handled below as Ctrl-C
+        except KeyboardInterrupt as exc:
             # Nothing is lost: the state after the last finished step goes to disk.
             self.save()
             if bar is not None:
                 bar.close()
             logger.close()
-            print(f"\ninterrupted at step {self.step}; resume with --resume", file=sys.stderr)
+            how = "stopped by SIGTERM" if isinstance(exc, Terminated) else "interrupted"
+            print(f"\n{how} at step {self.step}; resume with --resume", file=sys.stderr)
             raise
         if bar is not None:
             bar.close()
         logger.close()
-        if self.dist.main:
-            (self.run_dir / "DONE").write_text(f"{self.step} steps in {time.perf_counter() - started:.1f} s\n")
-        distributed.barrier(self.dist)
-        return self.run_dir
 
 
 class _Logger:
@@ -460,11 +418,17 @@ class _Logger:
 
 
 def train(config: Config | dict, resume: bool = False, device: str | None = None, progress: bool = True) -> Path:
-    """Train one run; returns its folder. Under torchrun every process calls this."""
+    """Train one run; returns its folder. Under torchrun every process calls this.
+
+    The run folder's lock is taken first, before data and model are built: a second trainer on a
+    folder in use fails at once (:class:`~pdloss.runs.lock.RunLockedError`) instead of after the
+    minutes that building can take. Rank 0 holds it, the one writer under torchrun.
+    """
     if isinstance(config, dict):
         config = config_from_dict(config)
-    trainer = Trainer(config, device=device, progress=progress)
-    try:
-        return trainer.run(resume=resume)
-    finally:
-        distributed.teardown(trainer.dist)
+    with run_lock(config.output, "train") if distributed.is_main_process() else nullcontext():
+        trainer = Trainer(config, device=device, progress=progress)
+        try:
+            return trainer.run(resume=resume)
+        finally:
+            distributed.teardown(trainer.dist)

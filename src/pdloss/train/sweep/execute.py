@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pdloss.evaluation.run import evaluate_run, images_tag
-from pdloss.train.checkpoint import load_checkpoint
-from pdloss.train.config import Config, apply_overrides, check_same_training, load_raw
-from pdloss.train.layout import eval_folder_name, results_name
+from pdloss.runs.checkpoint import load_checkpoint
+from pdloss.runs.layout import config_file, done_file, eval_folder_name, last_checkpoint, results_name
+from pdloss.runs.snapshot import check_same_training
+from pdloss.train.config import Config, apply_overrides, load_raw
 from pdloss.train.sweep.gather import _pass_metrics, gather
 from pdloss.train.sweep.plan import SweepRun, plan_runs, run_config, select_runs
 from pdloss.train.trainer import train
@@ -99,8 +100,8 @@ def _current_evaluation(config: Config, eval_name: str, metrics: Sequence[str]) 
     (``pdloss evaluate --metrics`` may have measured fewer); otherwise None (evaluate again)."""
     run_dir = Path(config.output)
     metrics_file = run_dir / eval_name / "metrics.json"
-    checkpoint = run_dir / "checkpoints" / "last.pt"
-    if not (metrics_file.exists() and checkpoint.exists() and (run_dir / "DONE").exists()):
+    checkpoint = last_checkpoint(run_dir)
+    if not (metrics_file.exists() and checkpoint.exists() and done_file(run_dir).exists()):
         return None
     if metrics_file.stat().st_mtime < checkpoint.stat().st_mtime:
         return None
@@ -112,9 +113,9 @@ def _current_evaluation(config: Config, eval_name: str, metrics: Sequence[str]) 
 
 def _remaining_steps(config: Config) -> int:
     run_dir = Path(config.output)
-    if (run_dir / "DONE").exists():
+    if done_file(run_dir).exists():
         return 0
-    last = run_dir / "checkpoints" / "last.pt"
+    last = last_checkpoint(run_dir)
     done = int(load_checkpoint(last)["step"]) if last.exists() else 0
     return max(0, config.train.iterations - done)
 
@@ -130,8 +131,8 @@ def refuse_stale_runs(configs: Sequence[Config]) -> None:
     under the new settings."""
     for config in configs:
         run_dir = Path(config.output)
-        trained = (run_dir / "DONE").exists() or (run_dir / "checkpoints" / "last.pt").exists()
-        if trained and (run_dir / "config.yaml").exists():
+        trained = done_file(run_dir).exists() or last_checkpoint(run_dir).exists()
+        if trained and config_file(run_dir).exists():
             check_same_training(run_dir, config)
 
 
@@ -150,7 +151,7 @@ def train_runs(planned: Sequence[SweepRun], configs: Sequence[Config], device: s
         loss, steps, pixels = remaining[0]
         if steps > 0:
             t0 = time.perf_counter()
-            train(config, resume=(run_dir / "checkpoints" / "last.pt").exists(), device=device)
+            train(config, resume=last_checkpoint(run_dir).exists(), device=device)
             eta.record(loss, steps, time.perf_counter() - t0, pixels)
     print(f"sweep trained in {_hms(time.perf_counter() - started)}", file=sys.stderr)
 

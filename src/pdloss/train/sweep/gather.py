@@ -40,7 +40,7 @@ def gather(
         group_entries,
         perception_distortion_plot,
     )
-    from pdloss.train.layout import eval_folder_name
+    from pdloss.runs.layout import eval_folder_name
 
     first = records[0][1]
     metrics = list(metrics)

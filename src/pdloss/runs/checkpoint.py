@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from pdloss.errors import PdlossError
+from pdloss.runs.layout import LAST_CHECKPOINT, last_checkpoint
 
 
 def rng_state() -> dict[str, Any]:
@@ -53,21 +54,21 @@ def save_checkpoint(payload: dict[str, Any], folder: Path, keep: int = 2) -> Pat
         if link_tmp.exists():
             link_tmp.unlink()
         os.link(numbered, link_tmp)
-        os.replace(link_tmp, folder / "last.pt")
+        os.replace(link_tmp, folder / LAST_CHECKPOINT)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     numbered_files = sorted(folder.glob("step-*.pt"))
     for old in numbered_files[: max(0, len(numbered_files) - keep)]:
         old.unlink()
-    return folder / "last.pt"
+    return folder / LAST_CHECKPOINT
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint (a run folder means its ``checkpoints/last.pt``)."""
     path = Path(path)
     if path.is_dir():
-        path = path / "checkpoints" / "last.pt"
+        path = last_checkpoint(path)
     if not path.is_file():
         raise PdlossError(f"no checkpoint at {path}")
     try:

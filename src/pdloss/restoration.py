@@ -2,11 +2,11 @@
 
 ::
 
-    import pdloss.restore
-    result = pdloss.restore("runs/demo-denoise/pdl", "noisy/", "restored/")   # the module is callable
+    import pdloss
+    result = pdloss.restore("runs/demo-denoise/pdl", "noisy/", "restored/")   # this module's restore()
     result.written, result.skipped                                            # paths, {path: why}
 
-    from pdloss.restore import Restorer
+    from pdloss.restoration import Restorer
     restorer = Restorer("runs/demo-denoise/pdl", device="cpu")
     out = restorer(restorer.read("noisy/a.png"))    # (3, sH, sW) float32, not clamped
 
@@ -32,14 +32,18 @@ from __future__ import annotations
 import math
 import os
 import sys
-import types
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
+from pdloss.devices import resolve_device
 from pdloss.errors import ImageReadError, InputError, PdlossError
+from pdloss.imageio import IMAGE_SUFFIXES, list_images, read_image, write_image
+from pdloss.models.bayer import check_pattern
+from pdloss.runs.load import load_run
 
 DEFAULT_OVERLAP = 64  # input pixels; 16 px dropped on each side, 32 px blended
 DEFAULT_CPU_MEMORY_GB = 2.0
@@ -153,8 +157,6 @@ def restore_tensor(
     row_w, col_w = _axis_weights(rows, scale, margin), _axis_weights(cols, scale, margin)
     out = torch.zeros(1, 3, scale * h, scale * w)
     total = torch.zeros(1, 1, scale * h, scale * w)
-    from tqdm import tqdm
-
     bar = tqdm(total=len(rows) * len(cols), desc="tiles", leave=False, file=sys.stderr, disable=not progress)
     for (r0, r1), wr in zip(rows, row_w, strict=True):
         for (c0, c1), wc in zip(cols, col_w, strict=True):
@@ -239,11 +241,7 @@ class Restorer:
         memory_gb: float | None = None,
         pattern: str | None = None,
     ) -> None:
-        from pdloss.evaluation.run import load_run
-
-        if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.device = torch.device(device)
+        self.device = resolve_device(device)  # before the checkpoint: a missing GPU is not an unreadable file
         if tile is not None and tile < 1:
             raise InputError(f"tile must be a positive number of pixels, got {tile}")
         if overlap is not None and overlap < 0:
@@ -258,8 +256,6 @@ class Restorer:
         if pattern is not None:
             if self.task != "demosaic":
                 raise InputError(f"a Bayer pattern applies to demosaic runs only; this run's task is {self.task}")
-            from pdloss.models.bayer import check_pattern
-
             pattern = check_pattern(pattern)
         self.pattern = pattern or (self.model.pattern if self.task == "demosaic" else None)
         self.stride = _stride(self.model)
@@ -276,8 +272,6 @@ class Restorer:
         Raises:
             ImageReadError: the file cannot be read. InputError: a colour file for demosaic.
         """
-        from pdloss.imageio import read_image
-
         image = read_image(path, mode="RGB")
         if self.task != "demosaic":
             return image
@@ -316,8 +310,6 @@ class Restorer:
 # -- folders --------------------------------------------------------------------------------
 def _plan(inputs: Path, output: Path) -> list[tuple[Path, Path]]:
     """(input file, output file) pairs; the output keeps the stem (and sub-folder), as PNG."""
-    from pdloss.imageio import IMAGE_SUFFIXES, list_images
-
     if not inputs.exists():
         raise InputError(f"input {inputs} does not exist")
     if inputs.is_file():
@@ -359,10 +351,6 @@ def restore(
     anything when the input folder is empty, when outputs would collide, or when an output file
     exists and ``overwrite`` is False; PdlossError when no input could be restored.
     """
-    from tqdm import tqdm
-
-    from pdloss.imageio import write_image
-
     inputs, output = Path(inputs), Path(output)
     pairs = _plan(inputs, output)
     existing = [target for _, target in pairs if target.exists()]
@@ -385,15 +373,3 @@ def restore(
     if not result.written:
         raise PdlossError(f"none of the {len(pairs)} input file(s) in {inputs} could be restored (see the warnings)")
     return result
-
-
-class _CallableModule(types.ModuleType):
-    """``pdloss.restore`` is this module and also calls :func:`restore`: ``import pdloss.restore``
-    then ``pdloss.restore(run, inputs, output)``. (A function named like its module would be
-    shadowed by the module as soon as anything imports ``pdloss.restore``.)"""
-
-    def __call__(self, *args, **kwargs) -> RestoreResult:
-        return restore(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,52 @@
+"""Names inside a run folder and a sweep folder, in one place (no heavy imports: the statistics
+and study commands read these folders without loading the trainer).
+
+- ``RUN/config.yaml`` the config as run (:mod:`pdloss.runs.snapshot`);
+- ``RUN/checkpoints/last.pt`` the latest checkpoint, ``step-*.pt`` the previous ones
+  (:mod:`pdloss.runs.checkpoint`);
+- ``RUN/DONE`` written when the last step is reached; ``RUN/.lock`` the one writer's lock
+  (:mod:`pdloss.runs.lock`); ``RUN/log.csv`` and ``RUN/valid.csv`` the training curves;
+- ``RUN/eval/`` holds a run's evaluation on its validation set, ``RUN/eval-TAG/`` on another
+  source (``TAG`` from :func:`pdloss.evaluation.run.images_tag`);
+- ``SWEEP/results.{md,csv,json}`` the sweep's table on the validation set, ``SWEEP/results-TAG.*``
+  on another source.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CONFIG_FILE = "config.yaml"
+CHECKPOINTS = "checkpoints"
+LAST_CHECKPOINT = "last.pt"
+DONE_FILE = "DONE"
+
+
+def config_file(run_dir: str | Path) -> Path:
+    """``RUN/config.yaml``: the config the run was trained with."""
+    return Path(run_dir) / CONFIG_FILE
+
+
+def checkpoint_dir(run_dir: str | Path) -> Path:
+    """``RUN/checkpoints``."""
+    return Path(run_dir) / CHECKPOINTS
+
+
+def last_checkpoint(run_dir: str | Path) -> Path:
+    """``RUN/checkpoints/last.pt``: the latest checkpoint (it may not exist yet)."""
+    return checkpoint_dir(run_dir) / LAST_CHECKPOINT
+
+
+def done_file(run_dir: str | Path) -> Path:
+    """``RUN/DONE``: present once the run reached its last step."""
+    return Path(run_dir) / DONE_FILE
+
+
+def eval_folder_name(tag: str | None) -> str:
+    """A run's evaluation folder: ``eval`` for its validation set, ``eval-TAG`` for another source."""
+    return f"eval-{tag}" if tag else "eval"
+
+
+def results_name(tag: str | None) -> str:
+    """A sweep's table, without extension: ``results`` or ``results-TAG``."""
+    return f"results-{tag}" if tag else "results"
