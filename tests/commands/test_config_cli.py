@@ -130,3 +130,14 @@ def test_a_missing_file_fails_before_torch_is_imported(argv, message):
     rc, imported_torch, err = _cli_in_fresh_process(argv)
     assert rc == 2 and message in err and err.count("\n") == 1
     assert not imported_torch
+
+
+def test_missing_builtin_photos_name_the_data_extra(monkeypatch):
+    import pdloss.data.builtin as builtin
+    from pdloss.data.sources import resolve_images
+    from pdloss.errors import PdlossError
+
+    monkeypatch.setattr(builtin, "package_dir", lambda package: None)  # as without scikit-image & co.
+    # The demo-denoise preset's training set.
+    with pytest.raises(PdlossError, match=r"pip install 'pdloss\[data\]'"):
+        resolve_images("builtin:train+valid")
