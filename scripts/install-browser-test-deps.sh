@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the browser that tests/test_study_browser.py drives: Debian's chromium and
+# Installs the browser that tests/study/test_study_browser.py drives: Debian's chromium and
 # chromium-driver (no browser download from anywhere else). Selenium itself comes from PyPI with
 # the dev extra. Without these the test is skipped with the reason, so this step is optional.
 set -euo pipefail

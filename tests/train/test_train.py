@@ -19,7 +19,7 @@ import torch
 import yaml
 
 from helpers import tiny_config, write_photos
-from pdloss.train.checkpoint import load_checkpoint, save_checkpoint
+from pdloss.runs.checkpoint import load_checkpoint, save_checkpoint
 from pdloss.train.config import ConfigError, apply_overrides, config_from_dict, load_config
 from pdloss.train.trainer import Trainer, train
 
@@ -140,7 +140,7 @@ def test_interrupt_saves_and_resume_is_bit_identical(photo_folder, tmp_path, mon
 
 
 def test_training_changes_lists_what_decides_the_weights():
-    from pdloss.train.config import training_changes
+    from pdloss.runs.snapshot import training_changes
 
     saved = {"name": "a", "train": {"iterations": 500, "log_every": 10}, "optim": {"betas": [0.9, 0.999]},
              "loss": {"name": "pdl", "weight": 0.3}, "data": {"crop": 64, "workers": 0}, "evaluate": {"crop": 96}}
@@ -190,7 +190,7 @@ def test_killed_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path):
     script = textwrap.dedent(f"""
         import os, torch
         from pathlib import Path
-        import pdloss.train.checkpoint as ck
+        import pdloss.runs.checkpoint as ck
         real_save = torch.save
         def dying_save(obj, f):
             f.write(b"partial checkpoint bytes")
