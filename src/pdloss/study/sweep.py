@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pdloss.errors import InputError
-from pdloss.study.design import _images_by_stem, check_method_name
 from pdloss.runs.layout import eval_folder_name, results_name
+from pdloss.study.design import _images_by_stem, check_method_name
 
 INPUT_METHOD = "input"
 
