@@ -175,6 +175,10 @@ class EvaluateConfig:
 
 @dataclass
 class Config:
+    """One run's settings, a section per field (see the module docstring). ``loss`` is a
+    :data:`LossConfig`: ``{"name": "pdl", "weight": 0.01, ...}``, its keys checked against the
+    named loss's constructor (:func:`loss_keys`) when the config is validated."""
+
     task: str
     name: str = "run"
     task_options: dict[str, Any] = field(default_factory=dict)
