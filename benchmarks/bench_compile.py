@@ -31,9 +31,9 @@ import torch
 
 from pdloss.bench.measure import interleaved, machine_info
 from pdloss.functional import projected_distribution_distance
+from pdloss.functional.sorting import sort_backend
 from pdloss.losses import PerceptualLoss, ProjectedDistributionLoss
 from pdloss.models import build_model
-from pdloss.sorting import sort_backend
 
 
 def fresh(fn: Callable, tag: str) -> Callable:

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from pdloss.bench.measure import PeakMemory, machine_info, track_cpu_memory
-from pdloss.frequency import frequency_distribution_distance, make_patch_projections
+from pdloss.functional.frequency import frequency_distribution_distance, make_patch_projections
 from pdloss.losses.fdl import FDL_LAYERS_VGG19
 
 

@@ -34,8 +34,7 @@ def compare_images(
     Both images are read as RGB in [0, 1]; they must have the same size (or use ``crop``).
     Returns a dict with those numbers, the files, and the weights used (name and sha256 prefix).
     """
-    from pdloss.functional import perceptual_distance, projected_distribution_distance
-    from pdloss.losses.base import pixel_distance
+    from pdloss.functional import perceptual_distance, pixel_distance, projected_distribution_distance
 
     if backbone is None:
         backbone = SOURCES[weights].arch if weights in SOURCES and SOURCES[weights].arch != "any" else "vgg16"

@@ -239,7 +239,8 @@ def test_sort_backends_and_their_messages(monkeypatch):
         numpy_applies(torch.zeros(3))
     assert str(info.value) == "$PDLOSS_SORT must be one of ('auto', 'torch', 'numpy'), got 'fast'"
     x = torch.zeros(4, 3)
-    for value, expected in ((" NumPy ", True), ("torch", False), ("", numpy_applies.__module__ == "pdloss.functional.sorting")):
+    auto = numpy_applies.__module__ == "pdloss.functional.sorting"
+    for value, expected in ((" NumPy ", True), ("torch", False), ("", auto)):
         monkeypatch.setenv("PDLOSS_SORT", value)
         assert numpy_applies(x) is expected, value
     monkeypatch.delenv("PDLOSS_SORT")

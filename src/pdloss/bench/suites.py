@@ -233,7 +233,7 @@ def _features(config: BenchConfig, extractor=None):
 
 
 def _directions(channels: int, factor: int, seed: int, device) -> torch.Tensor:
-    from pdloss.projections import make_projection
+    from pdloss.functional.projections import make_projection
 
     return make_projection("rsp", channels, factor, torch.Generator().manual_seed(seed)).to(device)
 
@@ -260,8 +260,8 @@ def distribution_terms(config: BenchConfig, factor: int = 1, pot: bool = True) -
     Each row: forward+backward time (into the prediction's features), peak memory, and the largest
     relative difference of its per-image values from pdloss's value of the same quantity.
     """
-    from pdloss.contextual import contextual_loss
     from pdloss.functional import perceptual_distance, projected_distribution_distance, sort_backend, wasserstein_1d
+    from pdloss.functional.contextual import contextual_loss
 
     device = torch.device(config.device)
     fu, fv = _features(config)
@@ -385,8 +385,8 @@ def scaling(
     the crop's relu4_3 size) so that no VGG pass at 1024 px is needed. Contextual candidates whose
     estimated matrices (:func:`contextual_bytes`) exceed ``memory_cap_gib`` are skipped, not run.
     """
-    from pdloss.contextual import contextual_loss
     from pdloss.functional import projected_distribution_distance, sort_backend
+    from pdloss.functional.contextual import contextual_loss
 
     device = torch.device(config.device)
     cap = memory_cap_gib * 2**30

@@ -10,8 +10,9 @@
 - :func:`build_loss` / :data:`LOSS_NAMES`: the registry (``"l1"``, ``"perceptual-l1"``, ...)
 """
 
+from pdloss.functional import pixel_distance
 from pdloss.losses.adversarial import AdversarialLoss, SRGANDiscriminator
-from pdloss.losses.base import FeatureLoss, pixel_distance
+from pdloss.losses.base import FeatureLoss
 from pdloss.losses.combined import CombinedLoss
 from pdloss.losses.contextual import ContextualLoss
 from pdloss.losses.fdl import FrequencyDistributionLoss

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pdloss.errors import InputError
-from pdloss.losses.base import pixel_distance
+from pdloss.functional import pixel_distance
 from pdloss.validation import LossInputChecks, check_loss_weights, check_reduction, reduce, validation_mode
 
 # Four stride-2 convolutions: a 16 x 16 input leaves a 1 x 1 map.

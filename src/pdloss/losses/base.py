@@ -15,14 +15,8 @@ from torch import nn
 
 from pdloss.errors import InputError
 from pdloss.features import FeatureExtractor, get_extractor, layer_channels
+from pdloss.functional.perceptual import pixel_distance
 from pdloss.validation import LossInputChecks, check_loss_weights, check_reduction, reduce, validation_mode
-
-
-def pixel_distance(u: torch.Tensor, v: torch.Tensor, q: float = 1) -> torch.Tensor:
-    """Per image mean of ``|u - v|^q`` over C*H*W, in at least float32: ``(B,)``. q=1 is L1, q=2 is MSE."""
-    dtype = torch.promote_types(torch.promote_types(u.dtype, v.dtype), torch.float32)
-    diff = (u.to(dtype) - v.to(dtype)).abs()
-    return (diff if q == 1 else diff.pow(q)).flatten(1).mean(1)
 
 
 class FeatureLoss(nn.Module):

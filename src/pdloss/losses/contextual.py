@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from pdloss.contextual import contextual_loss
 from pdloss.errors import InputError
+from pdloss.functional.contextual import contextual_loss
 from pdloss.losses.base import FeatureLoss
 
 # The reference samples 65 x 65 positions when a feature map has more (max_sampling_1d_size = 65).

@@ -8,7 +8,7 @@ import torch
 
 from pdloss.errors import InputError
 from pdloss.features import layer_stride
-from pdloss.frequency import FFT_NORMS, SMALL_MAPS, frequency_distribution_distance, make_patch_projections
+from pdloss.functional.frequency import FFT_NORMS, SMALL_MAPS, frequency_distribution_distance, make_patch_projections
 from pdloss.losses.base import FeatureLoss
 from pdloss.validation import check_same_shape
 

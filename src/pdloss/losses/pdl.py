@@ -6,8 +6,8 @@ import torch
 
 from pdloss.errors import InputError
 from pdloss.functional import projected_distribution_distance
+from pdloss.functional.projections import PROJECTION_KINDS, make_projection
 from pdloss.losses.base import FeatureLoss
-from pdloss.projections import PROJECTION_KINDS, make_projection
 
 
 class ProjectedDistributionLoss(FeatureLoss):

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from pdloss.errors import InputError
-from pdloss.losses.base import pixel_distance
+from pdloss.functional import pixel_distance
 from pdloss.validation import LossInputChecks, check_reduction, reduce, validation_mode
 
 
