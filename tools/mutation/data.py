@@ -8,7 +8,10 @@ Three YAML files beside this module hold it (edit them, not code):
 * ``equivalents.yaml`` -- per module, per file: mutants that cannot change behaviour, matched on
   their diff's ``removed`` and ``added`` lines (stripped; the lines of a multi-line diff joined by
   ``" / "``), each with the ``reason``; ``device_only: true`` when it differs only on another
-  device. They stay listed in docs/testing.md and leave the score's denominator only.
+  device. They stay listed in docs/testing.md and leave the score's denominator only. When a
+  refactor changes a listed line's text, ``measured_as`` keeps the diff the stored results recorded
+  (``removed``/``added`` as they were), so those results still render until the module is measured
+  again.
 * ``named.yaml`` -- hand-written mutants mutmut cannot make (module-level constants, the issue's
   examples): replace ``old`` (exactly once) by ``new`` in ``file`` and run ``tests``.
 
@@ -62,6 +65,11 @@ class Equivalent:
     added: str
     reason: str
     device_only: bool = False
+    measured_as: tuple[str, str] | None = None  # (removed, added) as stored results recorded them
+
+    def matches(self, removed: str, added: str) -> bool:
+        """Whether a mutant's diff is this one's (now, or as stored results recorded it)."""
+        return (removed, added) == (self.removed, self.added) or (removed, added) == self.measured_as
 
     @property
     def python_module(self) -> str:
@@ -154,10 +162,15 @@ def _equivalents(raw: Any, targets: dict[str, Target]) -> tuple[Equivalent, ...]
                 raise DataError(f"{EQUIVALENTS_FILE}: {module}: {file} must hold a non-empty list")
             for i, entry in enumerate(entries):
                 where = f"{EQUIVALENTS_FILE}: {module}: {file}[{i}]"
-                entry = _keys(entry, where, {"removed", "added", "reason"}, {"device_only"})
+                entry = _keys(entry, where, {"removed", "added", "reason"}, {"device_only", "measured_as"})
                 device_only = entry.get("device_only", False)
                 if not isinstance(device_only, bool):
                     raise DataError(f"{where}.device_only must be true or false, got {device_only!r}")
+                measured_as = None
+                if "measured_as" in entry:
+                    former = _keys(entry["measured_as"], f"{where}.measured_as", {"removed", "added"})
+                    measured_as = (_text(former["removed"], f"{where}.measured_as.removed"),
+                                   _text(former["added"], f"{where}.measured_as.added", empty=True))
                 eq = Equivalent(
                     module=module,
                     file=file,
@@ -165,6 +178,7 @@ def _equivalents(raw: Any, targets: dict[str, Target]) -> tuple[Equivalent, ...]
                     added=_text(entry["added"], f"{where}.added", empty=True),
                     reason=_text(entry["reason"], f"{where}.reason"),
                     device_only=device_only,
+                    measured_as=measured_as,
                 )
                 if eq.removed == eq.added:
                     raise DataError(f"{where}: removed and added are the same text")

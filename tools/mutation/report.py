@@ -17,12 +17,27 @@ DATA_RE = re.compile(r"<!-- mutation-data\n(.*?)\n-->", re.S)
 COMMAND = "nice -n 19 .venv/bin/python -m tools.mutation"
 
 
+def _source_lines(module: str) -> set[str]:
+    """The stripped lines of ``pdloss.x.y``'s file now (empty when the file is gone)."""
+    path = ROOT / "src" / (module.replace(".", "/") + ".py")
+    return {line.strip() for line in path.read_text().splitlines()} if path.is_file() else set()
+
+
 def find_equivalent(data: MutationData, key: str, removed: str, added: str) -> Equivalent | None:
-    """The listed equivalent mutant with this diff in the module of mutmut's ``key``, if any."""
+    """The listed equivalent mutant with this diff in the module of mutmut's ``key``, if any.
+
+    A result measured before its code moved to another file names the old module: when that
+    module's file no longer holds the removed lines, the mutant is looked up by its diff alone
+    (equivalents.yaml names the new file), so stored results render as they did."""
     module = key.partition(".x")[0]  # pdloss.metrics.ssim.x_ssim__mutmut_3 -> pdloss.metrics.ssim
-    for eq in data.equivalents:
-        if eq.python_module == module and eq.removed == removed and eq.added == added:
+    same_diff = [eq for eq in data.equivalents if eq.matches(removed, added)]
+    for eq in same_diff:
+        if eq.python_module == module:
             return eq
+    if same_diff:
+        lines = _source_lines(module)
+        if removed not in lines and not all(part in lines for part in removed.split(" / ")):
+            return same_diff[0]
     return None
 
 
