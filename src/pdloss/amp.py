@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from pdloss.callsite import user_stacklevel
+
 __all__ = ["EmulatedBF16Warning", "amp_dtype", "autocast_dtype", "cpu_supports_bf16", "warn_if_emulated_bf16"]
 
 _CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -132,6 +134,6 @@ def _warn_emulated_bf16_once() -> bool:
         "than in float32 (21x measured on an AVX2 CPU). Use dtype=pdloss.autocast_dtype(device), which is None "
         "(no autocast) on such CPUs. This warning is shown once per process.",
         EmulatedBF16Warning,
-        stacklevel=5,
+        stacklevel=user_stacklevel(),
     )
     return True

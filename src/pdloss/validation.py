@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 
 from pdloss.amp import warn_if_emulated_bf16
+from pdloss.callsite import user_stacklevel
 from pdloss.errors import InputError
 
 # A value this far outside the declared range (as a fraction of the range's width) is taken as
@@ -240,7 +241,7 @@ class LossInputChecks:
                 "silence it with warnings.filterwarnings('ignore', category=pdloss.validation.PredictionRangeWarning), "
                 "or make it an error with validate='strict'.",
                 PredictionRangeWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
 
     @staticmethod

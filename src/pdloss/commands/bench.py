@@ -51,14 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
 
     from pdloss.bench import SUITES, BenchConfig, format_report, quick_config, run_benchmarks, update_document
-    from pdloss.errors import InputError
+    from pdloss.devices import device_argument
 
     suites = SUITES if "all" in args.suite else args.suite
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError("--device cuda asked for, but torch sees no CUDA device")
+    args.device = device_argument(args.device)  # a missing GPU: one line; "cuda" -> "cuda:0"
 
     def progress(message: str) -> None:
         print(f"[bench] {message}", file=sys.stderr, flush=True)

@@ -104,6 +104,9 @@ def _run(args: argparse.Namespace) -> int:
     require_existing(args.run, f"no checkpoint at {args.run}")
     for folder in (args.pred, args.ref):
         require_existing(folder, f"not a folder: {folder}")
+    from pdloss.devices import device_argument
+
+    args.device = device_argument(args.device)  # a missing GPU: one line before any work
 
     if args.install_niqe:
         from pdloss.metrics.niqe_params import install_niqe_params

@@ -75,9 +75,11 @@ def _train(args: argparse.Namespace) -> int:
     # The config is read and checked before the trainer (and torch) is imported: a wrong
     # argument fails in a fraction of a second instead of after torch's start-up.
     config = load_config(resolve_config(args.config), args.overrides)
+    from pdloss.devices import device_argument
     from pdloss.train.trainer import train
 
-    run_dir = train(config, resume=args.resume, device=args.device, progress=not args.no_progress)
+    device = device_argument(args.device)  # a missing GPU: one line before any work
+    run_dir = train(config, resume=args.resume, device=device, progress=not args.no_progress)
     print(f"run folder: {run_dir}")
     return 0
 
@@ -86,13 +88,14 @@ def _sweep(args: argparse.Namespace) -> int:
     from pdloss.train.presets import resolve_config
 
     config_path = resolve_config(args.config)  # before torch's start-up, as in _train
+    from pdloss.devices import device_argument
     from pdloss.train.sweep import sweep
 
     root = sweep(
         str(config_path),
         args.grid,
         args.overrides,
-        device=args.device,
+        device=device_argument(args.device),
         skip_eval=args.no_eval,
         images=args.images,
         reference=args.reference,

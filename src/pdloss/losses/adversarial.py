@@ -197,7 +197,8 @@ class AdversarialLoss(nn.Module):
         also ``{"pixel", "adversarial"}`` (reduced, detached)."""
         self._check(prediction, target, ("prediction", "target"), "shape")
         zero = torch.zeros(prediction.shape[0], device=prediction.device)
-        pixel = pixel_distance(prediction, target, self.q) if self.pixel_weight > 0 else zero
+        low, high = self.input_range  # the pixel term on the [0, 1] scale, as in the other losses
+        pixel = pixel_distance(prediction, target, self.q) / (high - low) ** self.q if self.pixel_weight > 0 else zero
         adversarial = self._generator_term(prediction) if self.weight > 0 else zero
         loss = reduce(self.pixel_weight * pixel + self.weight * adversarial, self.reduction)
         if return_terms:

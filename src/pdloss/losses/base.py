@@ -22,18 +22,29 @@ from pdloss.validation import LossInputChecks, check_loss_weights, check_reducti
 class FeatureLoss(nn.Module):
     """Base of the feature losses (PDL, perceptual, contextual).
 
+    The pixel term is on by default (``pixel_weight=1.0``): the loss is the paper's pixel L1 plus
+    lambda times the feature distance, as every table of the paper trains it. A training loop that
+    adds its own L1 term counts the pixel distance twice: pass ``pixel_weight=0`` there.
+
     Args:
         weight: lambda, the weight of the feature term.
-        pixel_weight: weight of the pixel fidelity term (0 disables it; then prediction and
-            target may differ in height and width).
+        pixel_weight: weight of the pixel fidelity term (default 1.0: included; 0 disables it, and
+            then prediction and target may differ in height and width).
         backbone: ``"vgg16"`` or ``"vgg19"``.
         layers: VGG layer names (``"relu4_3"`` is the paper's VGG16 conv4).
         layer_weights: one weight per layer (default 1 each) or a mapping layer -> weight.
         weights: weight source name (``"vgg16-imagenet"``, ``"vgg16-hed"``, ``"vgg19-imagenet"``,
-            ``"random"``...) or a file path; ``"default"`` is the backbone's ImageNet weights.
+            ``"random"``...) or a file path; ``"default"`` takes the first installed of
+            vgg16-imagenet, vgg16-hed (vgg19: vgg19-imagenet, vgg19-torchvision), or what
+            ``$PDLOSS_WEIGHTS`` names (docs/weights.md).
+        preprocessing: ``"torchvision"`` or ``"caffe"``, for a weights file that does not say
+            which it needs (:func:`pdloss.weights.resolve_weights`); named weights carry their own.
         q: pixel term order (1 or 2).
         reduction: ``"none"`` (per image, ``(B,)``), ``"mean"`` or ``"sum"`` over the batch.
-        input_range: the value range of the images, (0, 1) or (-1, 1).
+        input_range: the value range of the images, e.g. (0, 1), (-1, 1) or (0, 255). Both terms
+            are measured on the [0, 1] scale whatever the range: the features see the images
+            mapped to the network's input, and the pixel term is divided by ``(high - low) ** q``,
+            so lambda means the same for every range.
         validate: the value checks (one device sync per call; see
             :class:`pdloss.validation.LossInputChecks`): True / ``"warn"`` (default: NaN/Inf is an
             error; a target far outside ``input_range`` is an error, a prediction there a one-time
@@ -41,7 +52,12 @@ class FeatureLoss(nn.Module):
             (no value checks, no sync). Shapes, dtypes and channels are always checked.
         extractor: an existing :class:`FeatureExtractor` to use instead of the shared one.
 
-    Inputs of :meth:`forward`: prediction and target RGB ``(B, 3, H, W)`` in ``input_range``.
+    Inputs of :meth:`forward`: prediction and target RGB ``(B, 3, H, W)`` in ``input_range``, float32,
+    float64, float16 or bfloat16. The feature pass runs in float64 for float64 inputs (on a float64
+    copy of the network), in float32 for the others (float16 and bfloat16 are cast up), and as
+    autocast decides under autocast. Casting or moving the loss (``.double()``, ``.to(device)``)
+    changes its own buffers only: the shared network is never cast or moved, the loss uses its
+    copy for the inputs' device and dtype.
     """
 
     def __init__(
@@ -52,6 +68,7 @@ class FeatureLoss(nn.Module):
         layers: Sequence[str] | str = ("relu4_3",),
         layer_weights: Sequence[float] | Mapping[str, float] | None = None,
         weights: str | os.PathLike = "default",
+        preprocessing: str | None = None,
         q: float = 1,
         reduction: str = "mean",
         input_range: tuple[float, float] = (0.0, 1.0),
@@ -72,16 +89,21 @@ class FeatureLoss(nn.Module):
         self.q = q
         self.reduction = check_reduction(reduction)
         self.input_range = (float(input_range[0]), float(input_range[1]))
+        # The pixel term on the [0, 1] scale (1.0 for the default range: the values are unchanged).
+        self._pixel_scale = (self.input_range[1] - self.input_range[0]) ** q
         validation_mode(validate)  # a bad value fails here, not at the first step
         self.validate = validate
         self._input_checks = LossInputChecks(type(self).__name__)
-        self.extractor = extractor or get_extractor(backbone, weights, self.layers, self.input_range)
+        # The extractor is a shared, frozen instrument, not a submodule: it stays out of this loss's
+        # state dict, and .double() / .half() / .to() on this loss never change another loss's
+        # network (the forward picks the extractor's copy for the inputs' device and dtype).
+        self.__dict__["extractor"] = extractor or get_extractor(
+            backbone, weights, self.layers, self.input_range, preprocessing
+        )
         self.backbone = self.extractor.backbone
         self.channels = {layer: layer_channels(self.backbone, layer) for layer in self.layers}
-        # The extractor is a shared, frozen instrument: keep it out of this loss's state dict so
-        # checkpoints stay small and loading one never rewrites another loss's network.
-        self._register_state_dict_hook(_drop_extractor_keys)
-        self.register_load_state_dict_post_hook(_ignore_missing_extractor_keys)
+        # State dicts saved before the generator's state was in them load as they are.
+        self.register_load_state_dict_post_hook(_tolerate_missing_extra_state)
 
     def _layer_weights(self, layer_weights) -> tuple[float, ...]:
         if layer_weights is None:
@@ -95,6 +117,25 @@ class FeatureLoss(nn.Module):
         if len(values) != len(self.layers):
             raise InputError(f"{len(values)} layer_weights for {len(self.layers)} layers")
         return values
+
+    # -- the random draws' state travels with the state dict ------------------------------------
+    def get_extra_state(self) -> dict:
+        """The state of the loss's own generator (the PDL's and FDL's resampled projections, the
+        contextual loss's position sampling), so that a reloaded loss draws what the saved one would."""
+        generator = getattr(self, "_generator", None)
+        return {"generator": generator.get_state()} if isinstance(generator, torch.Generator) else {}
+
+    def set_extra_state(self, state: dict) -> None:
+        generator = getattr(self, "_generator", None)
+        if state and "generator" in state and isinstance(generator, torch.Generator):
+            generator.set_state(state["generator"])
+
+    def _apply(self, fn, recurse=True):
+        module = super()._apply(fn, recurse)
+        # Make the shared extractor's copy for the device this loss moves to now: a compiled forward
+        # then finds it ready (making it inside the traced graph would break the graph).
+        self.extractor.variant(fn(torch.zeros(1)).device, torch.float32)
+        return module
 
     @property
     def weights_label(self) -> str:
@@ -125,14 +166,12 @@ class FeatureLoss(nn.Module):
         )
 
     def features(self, prediction: torch.Tensor, target: torch.Tensor) -> tuple[dict, dict]:
-        """Features of both images; the target's without a graph unless it requires grad."""
-        fu = self.extractor(prediction, self.layers)
-        if target.requires_grad:
-            fv = self.extractor(target, self.layers)
-        else:
-            with torch.no_grad():
-                fv = self.extractor(target, self.layers)
-        return fu, fv
+        """Features of both images; the target's without a graph unless it requires grad.
+
+        The feature pass runs in float64 for float64 images, in float32 for float32, float16 and
+        bfloat16 ones, and as autocast decides under autocast (:func:`pdloss.features.extractor.feature_dtype`).
+        """
+        return extract_pair(self.extractor, prediction, target, self.layers)
 
     def terms_from_features(
         self,
@@ -144,7 +183,7 @@ class FeatureLoss(nn.Module):
         """Per image terms ``(B,)``: ``pixel``, ``feature`` (weighted over layers) and ``total``."""
         batch = prediction.shape[0]
         zero = torch.zeros(batch, device=prediction.device, dtype=torch.promote_types(prediction.dtype, torch.float32))
-        pixel = pixel_distance(prediction, target, self.q) if self.pixel_weight > 0 else zero
+        pixel = pixel_distance(prediction, target, self.q) / self._pixel_scale if self.pixel_weight > 0 else zero
         feature = zero
         if self.weight > 0:
             for layer, layer_weight in zip(self.layers, self.layer_weights, strict=True):
@@ -177,12 +216,21 @@ class FeatureLoss(nn.Module):
         )
 
 
-def _drop_extractor_keys(module, state_dict, prefix, local_metadata):
-    for key in [k for k in state_dict if k.startswith(prefix + "extractor.")]:
-        del state_dict[key]
-    return state_dict
-
-
-def _ignore_missing_extractor_keys(module, incompatible_keys):
+def _tolerate_missing_extra_state(module, incompatible_keys) -> None:
     missing = incompatible_keys.missing_keys
-    missing[:] = [k for k in missing if ".extractor." not in f".{k}"]
+    missing[:] = [key for key in missing if not key.endswith("_extra_state")]
+
+
+def extract_pair(
+    extractor: FeatureExtractor, prediction: torch.Tensor, target: torch.Tensor, layers: Sequence[str]
+) -> tuple[dict, dict]:
+    """``extractor``'s features of both images on their device, in the feature pass's dtype; the
+    target's without a graph unless it requires grad."""
+    network, dtype = extractor.for_inputs(prediction, target)
+    if dtype is not None:
+        prediction, target = prediction.to(dtype), target.to(dtype)
+    fu = network(prediction, layers)
+    if target.requires_grad:
+        return fu, network(target, layers)
+    with torch.no_grad():
+        return fu, network(target, layers)

@@ -14,7 +14,7 @@ from torch import nn
 
 from pdloss.errors import InputError
 from pdloss.features.vgg import layer_index
-from pdloss.losses.base import FeatureLoss
+from pdloss.losses.base import FeatureLoss, extract_pair
 from pdloss.validation import LossInputChecks, check_reduction, reduce, validation_mode
 
 
@@ -99,12 +99,7 @@ class CombinedLoss(nn.Module):
         fu: dict[str, torch.Tensor] = {}
         fv: dict[str, torch.Tensor] = {}
         if needs_features:
-            fu = self._extractor(prediction, self.layers)
-            if target.requires_grad:
-                fv = self._extractor(target, self.layers)
-            else:
-                with torch.no_grad():
-                    fv = self._extractor(target, self.layers)
+            fu, fv = extract_pair(self._extractor, prediction, target, self.layers)
         terms: dict[str, torch.Tensor] = {}
         total = torch.zeros(prediction.shape[0], device=prediction.device)
         for name, loss in self.losses.items():

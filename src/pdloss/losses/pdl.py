@@ -44,6 +44,9 @@ class ProjectedDistributionLoss(FeatureLoss):
         p: float = 1,
         **kwargs,
     ) -> None:
+        # Checked now, not at the first call (the distance itself also refuses it there).
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not p >= 1:
+            raise InputError(f"p (Wasserstein order) must be a number >= 1 (the paper uses 1), got {p!r}")
         super().__init__(weight=weight, **kwargs)
         if projection not in PROJECTION_KINDS:
             raise InputError(f"projection must be one of {PROJECTION_KINDS}, got {projection!r}")

@@ -18,6 +18,9 @@ class PixelLoss(nn.Module):
     prediction and target of one shape; NaN/Inf and a target far outside the range are errors, a
     prediction far outside the range a one-time warning (``validate="strict"``: an error,
     False / ``"off"``: no value checks and no device sync).
+
+    The distance is on the [0, 1] scale whatever ``input_range`` (divided by ``(high - low) ** q``),
+    as the feature losses' pixel term is: images in (0, 255) give the value of the same images in (0, 1).
     """
 
     def __init__(
@@ -41,7 +44,8 @@ class PixelLoss(nn.Module):
         self, prediction: torch.Tensor, target: torch.Tensor, return_terms: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
         self._input_checks(prediction, target, value_range=self.input_range, validate=self.validate)
-        per_image = pixel_distance(prediction, target, self.q)
+        low, high = self.input_range
+        per_image = pixel_distance(prediction, target, self.q) / (high - low) ** self.q
         loss = reduce(per_image, self.reduction)
         if return_terms:
             return loss, {"pixel": reduce(per_image.detach(), self.reduction)}

@@ -100,7 +100,7 @@ class LPIPS(nn.Module):
         spec = os.fspath(backbone)
         if spec in SOURCES and spec != BACKBONE:
             raise WeightsError(f"LPIPS is defined on torchvision's ImageNet VGG16 ('{BACKBONE}'), not '{spec}'")
-        loaded = resolve_weights(spec, "vgg16")
+        loaded = resolve_weights(spec, "vgg16", preprocessing="torchvision")  # a bare file: as torchvision made it
         if loaded.preprocessing != "torchvision":
             raise WeightsError(f"LPIPS needs a torchvision-layout VGG16, got {loaded.preprocessing} weights {spec}")
         heads_list, heads_label = load_heads(heads)

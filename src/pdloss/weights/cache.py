@@ -14,7 +14,7 @@ import shutil
 import sys
 import tempfile
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,42 @@ def check_sha256(path: Path, expected: str, what: str, hint: str = "") -> str:
     return actual
 
 
+def ensure_dir(folder: Path) -> Path:
+    """Create ``folder`` (and its parents) or raise a one-line :class:`WeightsError` naming ``$PDLOSS_HOME``.
+
+    Folders get the usual mode (0755 under umask 022, 0750 under 027).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WeightsError(_unwritable(folder, exc)) from None
+    return folder
+
+
+def _unwritable(where: Path, exc: OSError) -> str:
+    home = os.environ.get("PDLOSS_HOME")
+    now = f"PDLOSS_HOME={home}" if home else "PDLOSS_HOME is unset, so the cache is ~/.cache/pdloss"
+    return (
+        f"cannot write the weight cache at {where}: {exc.strerror or exc}; set PDLOSS_HOME to a writable folder ({now})"
+    )
+
+
+def _shared_mode(path: str | Path) -> None:
+    """Give a finished cache file the mode a plain ``open()`` would (0644 under umask 022, 0640 under
+    027): ``mkstemp`` makes 0600, which hides a shared cache from the group."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
+def _temporary(folder: Path, name: str) -> tuple[int, str]:
+    ensure_dir(folder)
+    try:
+        return tempfile.mkstemp(prefix=f".{name}.", dir=folder)
+    except OSError as exc:
+        raise WeightsError(_unwritable(folder, exc)) from None
+
+
 def locate_package_file(package: str, relative: str) -> Path | None:
     """A data file inside an installed package, found without importing the package."""
     root = package_dir(package)
@@ -73,30 +109,37 @@ def locate_package_file(package: str, relative: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def _atomic_write(path: Path, write: Callable[[str], object]) -> Path:
+    """``write(temporary file)`` in ``path``'s folder, then rename it over ``path`` (never a half file)."""
+    fd, tmp = _temporary(path.parent, path.name)
     os.close(fd)
     try:
-        torch.save(obj, tmp)
+        write(tmp)
+        _shared_mode(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    return path
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
+    _atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def write_record(path: Path, record: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(dict(record), indent=2, sort_keys=True) + "\n")
+    fd, tmp = _temporary(path.parent, path.name)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(dict(record), indent=2, sort_keys=True) + "\n")
+    _shared_mode(tmp)
     os.replace(tmp, path)
 
 
 def read_record(path: Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text())
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no record (a file in the way of the folder: none either)
         return None
     except (OSError, json.JSONDecodeError) as exc:
         raise WeightsError(f"weight record {path} is unreadable ({exc}); delete it and install again") from exc
@@ -110,8 +153,7 @@ def download(url: str, destination: Path, sha256: str, progress: bool = True) ->
     """
     if offline():
         raise WeightsError(f"not downloading {url}: ${OFFLINE_ENV} is set")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+    fd, tmp_name = _temporary(destination.parent, destination.name)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as response:
@@ -130,6 +172,7 @@ def download(url: str, destination: Path, sha256: str, progress: bool = True) ->
                     out.write(block)
                     bar.update(len(block))
         check_sha256(tmp, sha256, "downloaded file")
+        _shared_mode(tmp)
         os.replace(tmp, destination)
     except OSError as exc:  # URLError is an OSError
         raise WeightsError(f"could not download {url}: {exc}") from exc
@@ -141,8 +184,4 @@ def download(url: str, destination: Path, sha256: str, progress: bool = True) ->
 
 def copy_into_cache(source: Path, destination: Path) -> Path:
     """Copy a user-supplied file into the cache atomically."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.with_name(f".{destination.name}.tmp")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, destination)
-    return destination
+    return _atomic_write(destination, lambda tmp: shutil.copyfile(source, tmp))

