@@ -68,13 +68,15 @@ def test_feature_loss_defaults_reach_the_extractor(monkeypatch):
     seen = {}
     real = base_module.get_extractor
 
-    def spy(backbone, weights, layers, input_range):
-        seen.update(backbone=backbone, weights=weights, layers=layers, input_range=input_range)
+    def spy(backbone, weights, layers, input_range, preprocessing):
+        seen.update(backbone=backbone, weights=weights, layers=layers, input_range=input_range,
+                    preprocessing=preprocessing)
         return real(backbone, "random", layers, input_range)
 
     monkeypatch.setattr(base_module, "get_extractor", spy)
     loss = FeatureLoss()
-    assert seen == {"backbone": "vgg16", "weights": "default", "layers": ("relu4_3",), "input_range": (0.0, 1.0)}
+    assert seen == {"backbone": "vgg16", "weights": "default", "layers": ("relu4_3",), "input_range": (0.0, 1.0),
+                    "preprocessing": None}
     assert (loss.weight, loss.pixel_weight, loss.q, loss.layer_weights, loss.reduction) == (1.0, 1.0, 1, (1.0,), "mean")
 
 

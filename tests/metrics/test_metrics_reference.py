@@ -401,10 +401,10 @@ def test_lpips_module_checks_reduces_and_stays_in_eval(lpips_files, monkeypatch)
     import pdloss.weights.resolver as resolver
 
     real = resolver.resolve_weights
-    caffe = real(backbone, "vgg16")
+    caffe = real(backbone, "vgg16", preprocessing="torchvision")  # a bare test file says nothing itself
     caffe = type(caffe)(caffe.name, caffe.arch, "caffe", caffe.state_dict, caffe.path, caffe.sha256,
                         caffe.description, caffe.max_layer)
-    monkeypatch.setattr(resolver, "resolve_weights", lambda spec, arch: caffe)
+    monkeypatch.setattr(resolver, "resolve_weights", lambda spec, arch, **kwargs: caffe)
     with pytest.raises(WeightsError, match=rf"^LPIPS needs a torchvision-layout VGG16, got caffe weights {backbone}$"):
         LPIPS(backbone=backbone, heads=heads_path)
     monkeypatch.undo()
