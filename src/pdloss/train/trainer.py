@@ -323,7 +323,10 @@ class Trainer:
             distributed.barrier(self.dist)
         return self.run_dir
 
-    def _loop(self, loader, logger: _Logger, bar, stop: StopOnSigterm, total: int, last_time: float, last_step: int):
+    def _loop(
+        self, loader: DataLoader, logger: _Logger, bar, stop: StopOnSigterm, total: int, last_time: float,
+        last_step: int,
+    ) -> None:
         """The steps up to ``total``; on Ctrl-C or SIGTERM the state after the last finished step is saved."""
         try:
             for degraded, target in loader:
