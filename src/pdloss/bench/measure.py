@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from pdloss.provenance import cpu_model
+
 _CLEAR_REFS = "/proc/self/clear_refs"
 
 
@@ -174,17 +176,6 @@ def interleaved(
                     call(name, fn)
                 results[name].peak_mib.append(peak.mib)
     return results
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def cpu_flags() -> frozenset[str]:

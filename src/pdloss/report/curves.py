@@ -1,0 +1,101 @@
+"""Difference curves: ``B - A`` with its paired interval against a setting (crop size, steps).
+
+A results folder's ``curves.json`` names the points::
+
+    {"title": "PDL minus L1-perceptual",
+     "metrics": ["psnr", "niqe", "kid"],
+     "panels": [{"name": "feature-map size", "xlabel": "training crop (px)",
+                 "lines": [{"label": "λ = 0.02",
+                            "points": [{"x": 64, "a": "crops-64-perceptual-l1-0.02", "b": "crops-64-pdl-0.02"}]}]}]}
+
+Points whose entries were not exported (runs not done yet) are listed as missing, not drawn.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pdloss.metrics.registry import METRIC_SPECS
+from pdloss.report.format import format_interval
+from pdloss.report.results import Study
+
+
+def curves_report(study: Study, spec: dict[str, Any], out_dir: Path, n_boot: int) -> tuple[str, dict[str, Any]]:
+    """Markdown tables and ``out_dir/curves.png`` of the spec's curves; returns (markdown, data)."""
+    from pdloss.report.build import BOOT_SEED
+
+    metrics = list(spec.get("metrics", ["psnr", "niqe", "kid"]))
+    lines = [f"### {spec.get('title', 'Difference curves')}", ""]
+    data: dict[str, Any] = {"panels": [], "b_name": spec.get("b_name", "B")}
+    for panel in spec["panels"]:
+        head = " | ".join(f"Δ{METRIC_SPECS[m].title} {METRIC_SPECS[m].arrow}" for m in metrics)
+        lines += [f"{panel['name']} ({panel.get('xlabel', 'x')}):", "", f"| line | x | seeds | {head} |"]
+        lines.append("|---|---|---|" + "---|" * len(metrics))
+        panel_data = {"name": panel["name"], "xlabel": panel.get("xlabel", ""), "lines": []}
+        missing = []
+        for line in panel["lines"]:
+            points = []
+            for point in line["points"]:
+                if point["a"] not in study.entries or point["b"] not in study.entries:
+                    missing.append(f"{line['label']} at {point['x']}")
+                    continue
+                values = {}
+                seeds: list[int] = []
+                for m in metrics:
+                    interval, seeds = study.compare(point["a"], point["b"], m, n_boot=n_boot, seed=BOOT_SEED)
+                    values[m] = interval.to_json()
+                cells = " | ".join(format_interval(values[m], m, signed=True) for m in metrics)
+                lines.append(f"| {line['label']} | {point['x']} | {len(seeds)} | {cells} |")
+                points.append({"x": point["x"], "a": point["a"], "b": point["b"], "seeds": seeds, "metrics": values})
+            panel_data["lines"].append({"label": line["label"], "points": points})
+        if missing:
+            lines += ["", f"Not run yet: {', '.join(missing)}."]
+        lines.append("")
+        data["panels"].append(panel_data)
+    plot_curves(data, metrics, out_dir / "curves.png", spec.get("title", ""))
+    return "\n".join(lines), data
+
+
+def plot_curves(data: dict[str, Any], metrics: list[str], out_png: Path, title: str = "") -> Path:
+    """One row of panels per setting, one column per metric: the mean difference with its 95%
+    interval as error bars, a dashed line at 0 (no difference)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = data["panels"]
+    fig, axes = plt.subplots(
+        len(panels), len(metrics), figsize=(3.6 * len(metrics), 2.9 * len(panels)), squeeze=False
+    )
+    for row, panel in zip(axes, panels, strict=True):
+        for ax, metric in zip(row, metrics, strict=True):
+            spec = METRIC_SPECS[metric]
+            for k, line in enumerate(panel["lines"]):
+                pts = line["points"]
+                if not pts:
+                    continue
+                offset = (k - (len(panel["lines"]) - 1) / 2) * 0.02  # side by side, on a log-like axis share
+                xs = [p["x"] * (1 + offset) for p in pts]
+                means = [p["metrics"][metric]["mean"] for p in pts]
+                lows = [p["metrics"][metric]["mean"] - p["metrics"][metric]["low"] for p in pts]
+                highs = [p["metrics"][metric]["high"] - p["metrics"][metric]["mean"] for p in pts]
+                ax.errorbar(xs, means, yerr=[lows, highs], marker="o", capsize=3, label=line["label"])
+            ax.axhline(0, color="0.5", linestyle="--", linewidth=0.8)
+            ax.set_xscale("log", base=2)
+            xs_all = sorted({p["x"] for line in panel["lines"] for p in line["points"]})
+            if xs_all:
+                ax.set_xticks(xs_all)
+                ax.set_xticklabels([str(x) for x in xs_all])
+            ax.set_xlabel(panel.get("xlabel", ""))
+            better = "lower" if not spec.higher_is_better else "higher"
+            ax.set_title(f"Δ{spec.title} ({better}: {data.get('b_name', 'B')} better)", fontsize=9)
+        row[0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+    return out_png
