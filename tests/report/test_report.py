@@ -56,7 +56,9 @@ def _write_run(run_dir: Path, ref: np.ndarray, shift: float, rng: np.random.Gene
         weights=np.array("toy"),
     )
     row = {"step": 10, "psnr": float(np.mean([v["psnr"] for v in per_image.values()])), "fid": 1.0}
-    (out / "metrics.json").write_text(json.dumps({"per_image": per_image, "row": row, "extra_rows": [], "settings": {}}))
+    (out / "metrics.json").write_text(
+        json.dumps({"per_image": per_image, "row": row, "extra_rows": [], "settings": {}})
+    )
     (run_dir / "log.csv").write_text("step,loss,pixel,lr,steps_per_s\n5,1,1,1,2.0\n10,1,1,1,5.0\n")
     return {"per_image": per_image, "pred": pred, "ref": ref, "image": image, "order": order}
 
@@ -78,7 +80,7 @@ def study(tmp_path: Path):
 
 
 def test_export_writes_rows_features_and_provenance(study):
-    folder, written = study
+    folder, _ = study
     meta = json.loads((folder / "study.json").read_text())
     assert meta["images"] == sorted(STEMS) and meta["scenes"] == SCENES
     assert list(meta["entries"]) == ["base", "new"]  # pretrain has no evaluation: not exported
@@ -151,8 +153,13 @@ def test_summary_rows_name_a_study_and_two_entries(study):
     folder, _ = study
     results = folder.parent
     (results / "summary.json").write_text(
-        json.dumps({"title": "## Summary", "metrics": ["psnr", "niqe"], "rows": [
-            {"row": "toy: new minus base", "study": "toy", "a": "base", "b": "new"}]})
+        json.dumps(
+            {
+                "title": "## Summary",
+                "metrics": ["psnr", "niqe"],
+                "rows": [{"row": "toy: new minus base", "study": "toy", "a": "base", "b": "new"}],
+            }
+        )
     )
     build_reports(results, n_boot=200)
     summary = (results / "summary.md").read_text()
