@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the browser that tests/study/test_study_browser.py drives: Debian's chromium and
-# chromium-driver (no browser download from anywhere else). Selenium itself comes from PyPI with
-# the dev extra. Without these the test is skipped with the reason, so this step is optional.
+# Installs the browser that the browser tests drive (tests/browser.py: the study app's
+# tests/study/test_study_browser.py and the documentation site's tests/package/test_docs_site.py):
+# Debian's chromium and chromium-driver (no browser download from anywhere else). Selenium itself
+# comes from PyPI with the dev extra. Without these the tests are skipped with the reason, so this
+# step is optional.
 set -euo pipefail
 if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
   exit 0

@@ -9,51 +9,15 @@ PNG path to also save a screenshot of the rating page.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import tempfile
 
 import numpy as np
-import pytest
 
+from browser import chromium_driver
 from pdloss.study.db import db_path
 from pdloss.study.report import build_report, load_wins
 from study.support import Server, expected_wins, free_port, make_study
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-CHROMIUM_FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1920,1080",
-    "--force-device-scale-factor=1",
-]
-
-
-def chromium_driver(user_data_dir: str):
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip(
-            "needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)"
-        )
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.skip("needs selenium (pip install selenium)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={user_data_dir}"]:
-        options.add_argument(flag)
-    # A given driver path keeps Selenium Manager from trying to download anything.
-    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-
 
 # The input used for each question, in turn: mouse clicks and all four keys.
 ACTIONS = ["click-left", "key-ArrowRight", "key-1", "key-2", "click-right", "key-ArrowLeft"]
