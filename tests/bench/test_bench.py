@@ -171,6 +171,15 @@ def test_table1_layout():
     assert full.startswith("Machine: device: CPU: test (2 threads); torch 2.x")
 
 
+def test_a_quick_run_is_not_judged_against_the_targets():
+    report = _fake_report()
+    report["table1"][0]["checks"]["pdl_loss_overhead_over_vgg"] = 3.41  # what a 2 x 32 px smoke run measures
+    assert "(target < 10%: NOT met)" in format_report(report)
+    report["config"]["quick"] = True
+    text = format_report(report)
+    assert "met)" not in text and "overhead over the VGG pass: **341.0%** (target < 10%: not judged: --quick" in text
+
+
 def test_update_document_replaces_only_its_section(tmp_path):
     doc = tmp_path / "benchmarks.md"
     doc.write_text("# Benchmarks\n\nintro\n", encoding="utf-8")
@@ -201,6 +210,7 @@ def test_pdloss_bench_quick_runs(tmp_path, capsys):
     assert terms["PDL-Id, per-channel loop"]["max_rel_diff"] < 1e-5
     assert terms["PDL-Id, pdloss with torch.sort"]["max_rel_diff"] == 0
     assert "| steps/sec (relative) | **1.00** |" in printed and md.read_text(encoding="utf-8") in printed + "\n"
+    assert "met)" not in printed and "not judged: --quick" in printed
 
 
 def test_pdloss_bench_rejects_unknown_suite_and_precision(capsys):

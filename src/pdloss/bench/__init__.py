@@ -27,7 +27,7 @@ __all__ = [
 
 def quick_config(**overrides) -> BenchConfig:
     """A seconds-long configuration (random VGG weights, tiny batch) that exercises every suite."""
-    options = dict(batch=2, size=32, weights="random", repeats=1, warmup=0)
+    options = dict(batch=2, size=32, weights="random", repeats=1, warmup=0, quick=True)
     options.update(overrides)
     return BenchConfig(**options)
 

@@ -57,6 +57,7 @@ class BenchConfig:
     warmup: int = 1
     seed: int = 0
     memory: bool = True
+    quick: bool = False  # a smoke run (quick_config): the report does not judge it against the targets
     progress: Callable[[str], None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
