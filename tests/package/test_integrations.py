@@ -194,6 +194,9 @@ def test_traiNNer_redux_losses_list(tmp_path, monkeypatch):
     weighted.backward()
     assert pred.grad is not None and pred.grad.abs().sum() > 0
 
+    # With use_compile the trainer holds torch.compile(loss) and still reads .loss_weight from it.
+    assert torch.compile(loss).loss_weight == 0.01
+
     other = build_loss(registry, {**opt, "loss_weight": 0.05})
     assert other.loss_weight == 0.05
     torch.testing.assert_close(other(pred, gt).detach(), l_g_loss.detach())  # the weight is the trainer's job
