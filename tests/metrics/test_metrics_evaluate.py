@@ -63,6 +63,14 @@ def test_markdown_and_csv(folders, capsys):
     text = capsys.readouterr().out
     assert "| psnr ↑ | higher |" in text and "| niqe ↓ | lower |" in text
     assert "basicsr 1.4.2" in text  # the parameters used are named
+    # An unavailable metric: a short cell, the whole reason once below the table, nothing on stderr.
+    assert main(["evaluate", "--pred", str(pred_dir), "--ref", str(ref_dir), "--metrics", "psnr,lpips",
+                 "--no-progress"]) == 0  # fmt: skip
+    out = capsys.readouterr()
+    row = next(line for line in out.out.splitlines() if line.startswith("| lpips ↓ | lower |"))
+    assert row == "| lpips ↓ | lower | n/a | unavailable (see below) |"
+    reason = next(line for line in out.out.splitlines() if line.startswith("lpips unavailable: "))
+    assert out.out.count(reason[len("lpips unavailable: "):]) == 1 and "lpips" not in out.err
     assert main(["evaluate", "--pred", str(pred_dir), "--ref", str(ref_dir), "--metrics", "ssim",
                  "--csv", "--no-progress", "--color", "y", "--crop-border", "4"]) == 0  # fmt: skip
     lines = capsys.readouterr().out.strip().splitlines()

@@ -160,8 +160,9 @@ def _run(args: argparse.Namespace) -> int:
         fid_reference_stats=args.fid_ref_stats,
         progress=not args.no_progress,
     )
-    for metric, reason in result.unavailable.items():
-        print(f"pdloss evaluate: {metric} unavailable: {reason}", file=sys.stderr)
+    if args.json or args.csv:  # the markdown tables say it themselves, once, below the means
+        for metric, reason in result.unavailable.items():
+            print(f"pdloss evaluate: {metric} unavailable: {reason}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     elif args.csv:

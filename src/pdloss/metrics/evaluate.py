@@ -461,11 +461,11 @@ def format_markdown(result: EvaluationResult, per_image: bool = True) -> str:
     lines.append("|---|---|---:|---|")
     for m in result.metrics:
         better = "higher" if HIGHER_IS_BETTER[m] else "lower"
-        weights = result.weights.get(m) or f"unavailable: {result.unavailable.get(m, '')}"
+        # A cell stays short: why a metric is unavailable (often a paragraph) is said once, below.
+        weights = result.weights.get(m) or "unavailable (see below)"
         lines.append(f"| {m} {_arrow(m)} | {better} | {_fmt_mean(result, m)} | {weights} |")
     for m, reason in result.unavailable.items():
-        if m in result.weights:
-            lines.append(f"\n{m}: {reason}")
+        lines.append(f"\n{m} unavailable: {reason}")
     lines.extend(f"\nNote: {n}" for n in result.notes)
     return "\n".join(lines)
 
