@@ -172,6 +172,8 @@ def test_neosr_perceptual_slot(tmp_path, monkeypatch):
     torch.testing.assert_close(doubled.detach(), 2 * l_g_percep.detach())
 
 
+# torch.compile's first import warns from inside torch about torch.jit.script_method.
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 def test_traiNNer_redux_losses_list(tmp_path, monkeypatch):
     registry = StandInRegistry("loss", suffix="traiNNer", lower=True)
     install_framework(monkeypatch, "traiNNer", registry)
