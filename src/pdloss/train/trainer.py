@@ -6,7 +6,7 @@
     RUN/config.yaml          the config as run
     RUN/log.csv              step, losses, learning rate, speed (rank 0)
     RUN/valid.csv            step, validation PSNR
-    RUN/tensorboard/         the same curves for TensorBoard (when installed)
+    RUN/tensorboard/         the same curves for TensorBoard (only when the tensorboard package is installed)
     RUN/checkpoints/last.pt  the latest checkpoint (atomic), step-*.pt the previous ones
     RUN/DONE                 written when the last step is reached
 """
@@ -383,8 +383,14 @@ class _Logger:
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(str(run_dir / "tensorboard"))
-        except ImportError:  # tensorboard is optional
+        except ImportError:  # tensorboard is optional: not a dependency of pdloss
             self.writer = None
+            if not resume:
+                print(
+                    "pdloss train: TensorBoard events are off (the tensorboard package is not installed; "
+                    "`pip install tensorboard` adds them in RUN/tensorboard/); the curves are in log.csv and valid.csv",
+                    file=sys.stderr,
+                )
         self.resume = resume
 
     def log_train(self, step: int, values: dict[str, float], lr: float, speed: float) -> None:
