@@ -172,3 +172,36 @@ def test_export_refuses_a_missing_named_entry(study, tmp_path):
     config = tmp_path / "toy.yaml"
     with pytest.raises(Exception, match="evaluate"):
         export_study(config, tmp_path / "other", only=["pretrain"])
+
+
+def test_curves_tabulate_each_point_and_list_the_missing_ones(study):
+    folder, _ = study
+    spec = {
+        "title": "new minus base",
+        "metrics": ["psnr", "niqe"],
+        "panels": [
+            {
+                "name": "size",
+                "xlabel": "crop",
+                "lines": [
+                    {
+                        "label": "l",
+                        "points": [{"x": 64, "a": "base", "b": "new"}, {"x": 128, "a": "base-128", "b": "new-128"}],
+                    }
+                ],
+            },
+            {
+                "name": "network",
+                "xlabel": "features",
+                "lines": [{"label": "l", "points": [{"x": "vgg16-hed", "a": "base", "b": "new"}]}],
+            },
+        ],
+    }
+    (folder / "curves.json").write_text(json.dumps(spec))
+    build_reports(folder.parent, n_boot=200)
+    text = (folder / "report.md").read_text()
+    interval, _ = load_study(folder).compare("base", "new", "niqe", n_boot=200)
+    assert "| l | 64 | 2 | " in text and f"{interval.mean:+.3f} [{interval.low:+.3f}, {interval.high:+.3f}]" in text
+    assert "Not run yet: l at 128." in text
+    assert (folder / "curves.png").stat().st_size > 10_000
+    assert check_reports(folder.parent, n_boot=200) == []

@@ -59,7 +59,8 @@ def curves_report(study: Study, spec: dict[str, Any], out_dir: Path, n_boot: int
 
 def plot_curves(data: dict[str, Any], metrics: list[str], out_png: Path, title: str = "") -> Path:
     """One row of panels per setting, one column per metric: the mean difference with its 95%
-    interval as error bars, a dashed line at 0 (no difference)."""
+    interval as error bars, a dashed line at 0 (no difference). Numeric x on a log2 axis (crop
+    sizes, steps); text x (feature networks) as categories."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -72,22 +73,31 @@ def plot_curves(data: dict[str, Any], metrics: list[str], out_png: Path, title: 
     for row, panel in zip(axes, panels, strict=True):
         for ax, metric in zip(row, metrics, strict=True):
             spec = METRIC_SPECS[metric]
+            xs_all = list(dict.fromkeys(p["x"] for line in panel["lines"] for p in line["points"]))
+            categorical = any(isinstance(x, str) for x in xs_all)
+            if not categorical:
+                xs_all = sorted(xs_all)
             for k, line in enumerate(panel["lines"]):
                 pts = line["points"]
                 if not pts:
                     continue
-                offset = (k - (len(panel["lines"]) - 1) / 2) * 0.02  # side by side, on a log-like axis share
-                xs = [p["x"] * (1 + offset) for p in pts]
+                shift = k - (len(panel["lines"]) - 1) / 2  # lines side by side, not on top of each other
+                if categorical:
+                    xs = [xs_all.index(p["x"]) + 0.06 * shift for p in pts]
+                else:
+                    xs = [p["x"] * (1 + 0.02 * shift) for p in pts]
                 means = [p["metrics"][metric]["mean"] for p in pts]
                 lows = [p["metrics"][metric]["mean"] - p["metrics"][metric]["low"] for p in pts]
                 highs = [p["metrics"][metric]["high"] - p["metrics"][metric]["mean"] for p in pts]
                 ax.errorbar(xs, means, yerr=[lows, highs], marker="o", capsize=3, label=line["label"])
             ax.axhline(0, color="0.5", linestyle="--", linewidth=0.8)
-            ax.set_xscale("log", base=2)
-            xs_all = sorted({p["x"] for line in panel["lines"] for p in line["points"]})
-            if xs_all:
+            if categorical:
+                ax.set_xticks(range(len(xs_all)))
+                ax.set_xlim(-0.5, len(xs_all) - 0.5)
+            else:
+                ax.set_xscale("log", base=2)
                 ax.set_xticks(xs_all)
-                ax.set_xticklabels([str(x) for x in xs_all])
+            ax.set_xticklabels([str(x) for x in xs_all])
             ax.set_xlabel(panel.get("xlabel", ""))
             better = "lower" if not spec.higher_is_better else "higher"
             ax.set_title(f"Δ{spec.title} ({better}: {data.get('b_name', 'B')} better)", fontsize=9)
