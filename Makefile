@@ -26,9 +26,11 @@ demo: weights
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/lint-imports
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 # The documentation site (mkdocs.yml) into site/, warnings as errors. The docs extra is part of

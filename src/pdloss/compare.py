@@ -8,8 +8,12 @@ from collections.abc import Sequence
 
 import torch
 
+from pdloss.data.builtin import resolve_image_path
 from pdloss.errors import InputError
-from pdloss.imageio import read_image, resolve_image_path
+from pdloss.features import get_extractor
+from pdloss.functional import perceptual_distance, pixel_distance, projected_distribution_distance
+from pdloss.imageio import read_image
+from pdloss.validation import check_image_batch
 from pdloss.weights import DEFAULT_WEIGHTS, SOURCES
 
 
@@ -34,20 +38,16 @@ def compare_images(
     Both images are read as RGB in [0, 1]; they must have the same size (or use ``crop``).
     Returns a dict with those numbers, the files, and the weights used (name and sha256 prefix).
     """
-    from pdloss.functional import perceptual_distance, pixel_distance, projected_distribution_distance
-
     if backbone is None:
         backbone = SOURCES[weights].arch if weights in SOURCES and SOURCES[weights].arch != "any" else "vgg16"
     if weights == "default":
         weights = DEFAULT_WEIGHTS[backbone]
-    x = read_image(a)[None]
-    y = read_image(b)[None]
+    x = read_image(resolve_image_path(a))[None]
+    y = read_image(resolve_image_path(b))[None]
     if crop:
         x, y = _center_crop(x, crop), _center_crop(y, crop)
     if x.shape != y.shape:
         raise InputError(f"images differ in size: {tuple(x.shape[-2:])} and {tuple(y.shape[-2:])}; use --crop")
-    from pdloss.features import get_extractor
-    from pdloss.validation import check_image_batch
 
     extractor = get_extractor(backbone, weights, layers)
     check_image_batch(x, "A", min_size=extractor.min_size)

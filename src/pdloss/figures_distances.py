@@ -40,7 +40,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from pdloss.data.builtin import builtin_photos, resolve_image_path
+from pdloss.data.sources import resolve_images
+from pdloss.degradations import imresize, quantize_uint8
 from pdloss.errors import InputError, PdlossError
+from pdloss.features import get_extractor, layer_channels
+from pdloss.functional import wasserstein_1d
+from pdloss.imageio import read_image
 
 EPSILON = 1e-6  # added to every bin's probability before KL (see the module docstring)
 FIGSIZE = (15.0, 5.2)  # inches
@@ -149,8 +155,6 @@ def prepare_pair(image: torch.Tensor, crop: int = 512, factor: int = LR_FACTOR) 
     ``factor``, rounded to 8 bits (as the sr4x task), then bicubic up-sampled back to the same size
     and clipped to [0, 1]. Both returned ``(3, h, w)``, float32.
     """
-    from pdloss.degradations import imresize, quantize_uint8
-
     if image.ndim != 3 or image.shape[0] != 3:
         raise InputError(f"expected an RGB image (3, H, W), got {tuple(image.shape)}")
     h, w = image.shape[-2:]
@@ -170,8 +174,6 @@ def feature_values(
 ) -> tuple[torch.Tensor, str]:
     """VGG features of ``images`` ``(B, 3, H, W)`` in [0, 1] -> ``(B, len(channels), h*w)`` and the
     weights label. Channels outside the layer are refused."""
-    from pdloss.features import get_extractor, layer_channels
-
     extractor = get_extractor(backbone, weights, (layer,))
     n = layer_channels(backbone, layer)
     bad = [c for c in channels if not 0 <= c < n]
@@ -197,8 +199,6 @@ def channel_panels(low: torch.Tensor, high: torch.Tensor, bins: int = 64) -> lis
         summing to 1), ``w1`` (:func:`pdloss.functional.wasserstein_1d` on the values), ``kl``
         (``KL(high || low)``, nats, smoothed) and ``js`` (bits) on the histograms.
     """
-    from pdloss.functional import wasserstein_1d
-
     if bins < 2:
         raise InputError(f"bins must be >= 2, got {bins}")
     w1 = wasserstein_1d(low.double(), high.double()).tolist()  # all channels at once
@@ -253,15 +253,13 @@ def distance_figure_data(
         values drawn from: ``"values_low"`` / ``"values_high"`` ``(K, h*w)`` float32 tensors
         (kept out of :func:`write_json`).
     """
-    from pdloss.imageio import read_image
-
     toy = toy_shift_data(max_shift=max_shift, bin_width=bin_width)
     if image is None:
         image = default_image()
     if isinstance(image, torch.Tensor):
         tensor, name = image, "tensor"
     else:
-        tensor, name = read_image(image), str(image)
+        tensor, name = read_image(resolve_image_path(image)), str(image)
     channels = [int(c) for c in channels]
     low, high = prepare_pair(tensor, crop=crop)
     values, label = feature_values(torch.stack([low, high]), weights, channels, layer)
@@ -285,9 +283,6 @@ def distance_figure_data(
 
 def default_image() -> str:
     """``builtin:astronaut``, or the first built-in photo installed; a clear error if none."""
-    from pdloss.data.builtin import builtin_photos
-    from pdloss.data.sources import resolve_images
-
     if DEFAULT_IMAGE.split(":", 1)[1] in builtin_photos():
         return DEFAULT_IMAGE
     return str(resolve_images("builtin")[0])

@@ -20,7 +20,7 @@ def read_image(path: str | Path, mode: str = "RGB") -> torch.Tensor:
     """Read an image file into a float32 tensor ``(C, H, W)`` in [0, 1].
 
     Args:
-        path: the file. ``builtin:NAME`` names a built-in photo (see :mod:`pdloss.data.builtin`).
+        path: the file (``builtin:NAME`` photos: :func:`pdloss.data.builtin.resolve_image_path` first).
         mode: ``"RGB"`` (3 channels; grey files are replicated, alpha is dropped) or ``"L"``
             (one channel, the file's own grey values or ITU-R 601 luma of a colour file).
 
@@ -29,7 +29,7 @@ def read_image(path: str | Path, mode: str = "RGB") -> torch.Tensor:
     """
     from PIL import Image, UnidentifiedImageError
 
-    path = resolve_image_path(path)
+    path = Path(path)
     if mode not in ("RGB", "L"):
         raise InputError(f"mode must be 'RGB' or 'L', got {mode!r}")
     try:
@@ -56,16 +56,6 @@ def _pil_to_array(im, mode: str) -> np.ndarray:
         return np.ascontiguousarray(a.transpose(2, 0, 1))
     a = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
     return np.ascontiguousarray(a[None])
-
-
-def resolve_image_path(path: str | Path) -> Path:
-    """Turn ``builtin:NAME`` into the file of that built-in photo; other paths pass through."""
-    text = str(path)
-    if text.startswith("builtin:"):
-        from pdloss.data.builtin import builtin_photo_path
-
-        return builtin_photo_path(text.split(":", 1)[1])
-    return Path(path)
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:

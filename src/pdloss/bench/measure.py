@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from pdloss import amp  # through the module: tests replace amp._cpuinfo_flags
 from pdloss.provenance import cpu_model
 
 _CLEAR_REFS = "/proc/self/clear_refs"
@@ -180,9 +181,7 @@ def interleaved(
 
 def cpu_flags() -> frozenset[str]:
     """This CPU's /proc/cpuinfo flags (``avx2``, ``avx512_bf16``...); empty where unknown (not Linux)."""
-    from pdloss.amp import _cpuinfo_flags
-
-    return _cpuinfo_flags()
+    return amp._cpuinfo_flags()
 
 
 def machine_info(device: torch.device | str) -> dict:

@@ -22,6 +22,12 @@ import torch
 from pdloss.bench import peers
 from pdloss.bench.measure import Samples, interleaved
 from pdloss.errors import InputError
+from pdloss.features import get_extractor
+from pdloss.functional import perceptual_distance, projected_distribution_distance, sort_backend, wasserstein_1d
+from pdloss.functional.contextual import contextual_loss
+from pdloss.functional.projections import make_projection
+from pdloss.losses.registry import build_loss
+from pdloss.models import build_model
 
 PRECISIONS = ("fp32", "bf16")
 # The paper's Table 1 (GPU, relative global steps/s) for comparison in the report.
@@ -111,14 +117,10 @@ def _images(config: BenchConfig, batch: int | None = None, size: int | None = No
 
 
 def _extractor(config: BenchConfig):
-    from pdloss.features import get_extractor
-
     return get_extractor("vgg16", config.weights, (config.layer,)).to(config.device)
 
 
 def _build_losses(config: BenchConfig, extractor) -> dict[str, torch.nn.Module]:
-    from pdloss.losses.registry import build_loss
-
     losses = {}
     for label, (name, options) in TABLE1_LOSSES.items():
         kwargs = dict(options, validate=False)
@@ -142,8 +144,6 @@ def _relative(baseline: Samples, other: Samples) -> dict:
 def table1(config: BenchConfig, precision: str = "fp32") -> dict:
     """Training steps/s per loss (Adam step of ``config.model`` on a denoising batch), relative to
     the pixel-only loss, plus loss-only forward+backward and the VGG pass alone."""
-    from pdloss.models import build_model
-
     _check_precision(precision)
     device = torch.device(config.device)
     torch.manual_seed(config.seed)
@@ -234,8 +234,6 @@ def _features(config: BenchConfig, extractor=None):
 
 
 def _directions(channels: int, factor: int, seed: int, device) -> torch.Tensor:
-    from pdloss.functional.projections import make_projection
-
     return make_projection("rsp", channels, factor, torch.Generator().manual_seed(seed)).to(device)
 
 
@@ -261,9 +259,6 @@ def distribution_terms(config: BenchConfig, factor: int = 1, pot: bool = True) -
     Each row: forward+backward time (into the prediction's features), peak memory, and the largest
     relative difference of its per-image values from pdloss's value of the same quantity.
     """
-    from pdloss.functional import perceptual_distance, projected_distribution_distance, sort_backend, wasserstein_1d
-    from pdloss.functional.contextual import contextual_loss
-
     device = torch.device(config.device)
     fu, fv = _features(config)
     channels = fu.shape[1]
@@ -386,9 +381,6 @@ def scaling(
     the crop's relu4_3 size) so that no VGG pass at 1024 px is needed. Contextual candidates whose
     estimated matrices (:func:`contextual_bytes`) exceed ``memory_cap_gib`` are skipped, not run.
     """
-    from pdloss.functional import projected_distribution_distance, sort_backend
-    from pdloss.functional.contextual import contextual_loss
-
     device = torch.device(config.device)
     cap = memory_cap_gib * 2**30
     results = []
@@ -439,8 +431,6 @@ def projections(
 ) -> dict:
     """PDL-RSP (pdloss) against the published-style sliced loss and POT as K = factor x C grows,
     on one image's synthetic relu4_3-like features of a ``crop`` px crop."""
-    from pdloss.functional import projected_distribution_distance
-
     device = torch.device(config.device)
     side = max(1, crop // 8)
     fu = _synthetic_features(1, channels, side, config.seed, device)

@@ -6,9 +6,9 @@ matplotlib are slow to import and not needed to read a PNG).
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
+from pdloss._hub import package_dir
 from pdloss.errors import ImageReadError
 
 # name -> (package, path inside the package). Colour photos only: the losses and metrics are RGB.
@@ -24,17 +24,6 @@ BUILTIN_PHOTOS: dict[str, tuple[str, str]] = {
     "flower": ("sklearn", "datasets/images/flower.jpg"),
     "grace_hopper": ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
 }
-
-
-def package_dir(package: str) -> Path | None:
-    """The folder of an installed package, found without importing it, or None."""
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def builtin_photos() -> dict[str, Path]:
@@ -60,3 +49,11 @@ def builtin_photo_path(name: str) -> Path:
             "pip install 'pdloss[data]' (scikit-image, scikit-learn and matplotlib carry the built-in photos)"
         )
     return root / relative
+
+
+def resolve_image_path(path: str | Path) -> Path:
+    """Turn ``builtin:NAME`` into the file of that built-in photo; other paths pass through."""
+    text = str(path)
+    if text.startswith("builtin:"):
+        return builtin_photo_path(text.split(":", 1)[1])
+    return Path(path)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pdloss._hub import offline, pdloss_home, sha256_file
 from pdloss.errors import PdlossError
-from pdloss.weights.cache import offline, pdloss_home, sha256_file
 
 NAME = "debian-photos"
 MANIFEST_DIR = Path(__file__).parent / "manifests"

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pdloss.data.builtin import builtin_photos
+from pdloss.data.builtin import BUILTIN_PHOTOS, builtin_photos
 from pdloss.data.debian import NAME as DEBIAN_PHOTOS
 from pdloss.data.debian import debian_photo_paths, debian_photos_dir, load_manifest
 from pdloss.data.split import SPLIT_SETS, SUBSETS, resolve_split
@@ -86,7 +86,6 @@ class SourceInfo:
 def list_sources() -> list[SourceInfo]:
     """The named sets, how many of their images are present here, and where they live."""
     photos = builtin_photos()
-    from pdloss.data.builtin import BUILTIN_PHOTOS
 
     expected = len(load_manifest()["files"])
     return [

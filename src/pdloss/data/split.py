@@ -25,7 +25,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pdloss.data.builtin import builtin_photo_path
+from pdloss.data.debian import NAME as DEBIAN_PHOTOS
+from pdloss.data.debian import debian_photos_dir
 from pdloss.errors import InputError
+from pdloss.imageio import list_images
 
 SUBSETS = ("train", "valid", "test")
 SPLIT_SETS = ("offline", "builtin", "debian-photos", "div2k")
@@ -69,8 +73,6 @@ def div2k_root() -> Path:
 
 
 def _div2k_images(subsets: tuple[str, ...]) -> list[Path]:
-    from pdloss.imageio import list_images
-
     root = div2k_root()
     images: list[Path] = []
     for subset in subsets:
@@ -88,10 +90,6 @@ def _div2k_images(subsets: tuple[str, ...]) -> list[Path]:
 
 def resolve_split(split_set: str, subset_text: str) -> list[Path]:
     """The image files of ``SET:SUBSET`` (sorted by set, then name)."""
-    from pdloss.data.builtin import builtin_photo_path
-    from pdloss.data.debian import NAME as DEBIAN_PHOTOS
-    from pdloss.data.debian import debian_photos_dir
-
     subsets = parse_subsets(subset_text)
     if split_set == "div2k":
         return _div2k_images(subsets)

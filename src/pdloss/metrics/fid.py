@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from pdloss.errors import InputError
+from pdloss.imageio import list_images, read_image
+from pdloss.metrics import fid_weights, inception  # through the modules: tests replace their functions there
 from pdloss.validation import check_image_batch
 
 INPUT_SIZE = 299
@@ -278,15 +280,12 @@ class InceptionFeatures:
         batch_size: int = 16,
         patch_size: int | None = None,
     ) -> None:
-        from pdloss.metrics.fid_weights import load_fid_weights
-        from pdloss.metrics.inception import FIDInceptionV3
-
-        loaded = load_fid_weights(weights)
+        loaded = fid_weights.load_fid_weights(weights)
         self.weights_label = loaded.label
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.patch_size = patch_size
-        self.net = FIDInceptionV3()
+        self.net = inception.FIDInceptionV3()
         self.net.load_fid_state_dict(loaded.state_dict, loaded.label)
         self.net.to(self.device)
 
@@ -311,8 +310,6 @@ class InceptionFeatures:
         """Every image of a folder (sorted by stem) -> ``(features (N, 2048) float32, image (N,)
         int64 index into stems, stems)``; images may differ in size."""
         from tqdm import tqdm
-
-        from pdloss.imageio import list_images, read_image
 
         paths = sorted(list_images(folder), key=lambda p: p.stem)
         if not paths:

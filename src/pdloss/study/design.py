@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pdloss.errors import ImageReadError, InputError
+from pdloss.imageio import list_images, read_image, write_image
 from pdloss.study.db import DB_NAME, SCHEMA, SCHEMA_VERSION, connect, db_path
 from pdloss.study.paths import crop_relpath
 
@@ -68,8 +69,6 @@ def parse_method_spec(spec: str) -> tuple[str, Path]:
 
 
 def _images_by_stem(folder: Path) -> dict[str, Path]:
-    from pdloss.imageio import list_images
-
     found: dict[str, Path] = {}
     for path in list_images(folder):
         stem = path.relative_to(folder).with_suffix("").as_posix()
@@ -101,8 +100,6 @@ def _crop_box(size: tuple[int, int], crop: int, mode: str, rng: random.Random) -
 
 
 def _write_crop(src: Path, box: tuple[int, int, int, int], dest: Path) -> None:
-    from pdloss.imageio import read_image, write_image
-
     x, y, w, h = box
     image = read_image(src, mode="RGB")
     write_image(dest, image[:, y : y + h, x : x + w])

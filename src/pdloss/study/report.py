@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from pdloss.errors import InputError
+from pdloss.study.db import method_names, open_study_db, read_meta
 
 Z95 = 1.959963984540054
 PSEUDO_WINS = 0.5
@@ -126,8 +127,6 @@ def bradley_terry(wins: np.ndarray, tol: float = 1e-10, max_iter: int = 100_000)
 
 def load_wins(folder: str | Path) -> tuple[list[str], np.ndarray, dict]:
     """Read a study's votes: (method names, wins matrix, counts of raters/votes/questions)."""
-    from pdloss.study.db import method_names, open_study_db, read_meta
-
     conn = open_study_db(folder)
     try:
         names = method_names(conn)

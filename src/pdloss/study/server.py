@@ -15,6 +15,9 @@ import os
 import sys
 from pathlib import Path
 
+from pdloss.errors import InputError
+from pdloss.study.app import create_app
+
 ADMIN_TOKEN_ENV = "PDLOSS_STUDY_ADMIN_TOKEN"
 
 
@@ -28,9 +31,6 @@ def serve(
     secure_cookie: bool = False,
 ) -> None:
     """Serve the study until interrupted. Prints the rater link and the admin link (with token)."""
-    from pdloss.errors import InputError
-    from pdloss.study.app import create_app
-
     admin_token = os.environ.get(ADMIN_TOKEN_ENV) or None
     app = create_app(folder, admin_token=admin_token, rate_limit=rate_limit, secure_cookie=secure_cookie)
     token = app.config["ADMIN_TOKEN"]

@@ -19,7 +19,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pdloss.errors import InputError
+from pdloss.errors import InputError, PdlossError
+from pdloss.evaluation.run import images_tag
 from pdloss.runs.layout import eval_folder_name, results_name
 from pdloss.study.design import _images_by_stem, check_method_name
 
@@ -57,9 +58,6 @@ def available_tags(sweep_dir: Path) -> list[str]:
 def _source_tag(text: str) -> str | None:
     """The TAG ``pdloss sweep --images SOURCE`` gives SOURCE (``offline:test`` -> ``offline-test``,
     ``/data/my photos/`` -> ``my-photos``), or None when it cannot name one."""
-    from pdloss.errors import PdlossError
-    from pdloss.evaluation.run import images_tag  # the sweep's own naming, so both always agree
-
     try:
         return images_tag(text)
     except PdlossError:

