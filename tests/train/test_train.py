@@ -102,6 +102,10 @@ def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
 def test_run_checkpoints_and_logs(photo_folder, tmp_path):
     run_dir = train(tiny(photo_folder, tmp_path), progress=False)
     assert (run_dir / "DONE").exists() and (run_dir / "config.yaml").exists()
+    facts = json.loads((run_dir / "provenance.json").read_text())
+    # What the steps ran with: float32 (train.amp none), this process's threads, this CPU.
+    assert facts["precision"] == "float32" and facts["device"] == "cpu"
+    assert facts["threads"] == torch.get_num_threads() and facts["machine"]["cpu"] and not facts["resumed"]
     assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.pt")) == [
         "last.pt",
         "step-0000003.pt",

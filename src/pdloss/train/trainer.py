@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import json
 import math
 import os
 import sys
@@ -34,6 +35,7 @@ from pdloss.degradations import make_degradation
 from pdloss.errors import PdlossError
 from pdloss.functional import pixel_distance
 from pdloss.losses.registry import build_loss
+from pdloss.provenance import machine_facts
 from pdloss.runs.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from pdloss.runs.layout import checkpoint_dir, config_file, done_file, last_checkpoint
 from pdloss.runs.lock import run_lock
@@ -320,8 +322,24 @@ class Trainer:
             self._loop(loader, logger, bar, stop, total, last_time, last_step)
             if self.dist.main:
                 done_file(self.run_dir).write_text(f"{self.step} steps in {time.perf_counter() - started:.1f} s\n")
+                self._write_provenance(resume, time.perf_counter() - started)
             distributed.barrier(self.dist)
         return self.run_dir
+
+    def _write_provenance(self, resumed: bool, seconds: float) -> None:
+        """``RUN/provenance.json``: the precision and threads the steps actually ran with and the
+        machine they ran on (results exported from this run carry it)."""
+        facts = {
+            "precision": "float32" if self.amp is None else str(self.amp).removeprefix("torch."),
+            "channels_last": bool(self.channels_last),
+            "device": str(self.device),
+            "threads": torch.get_num_threads(),
+            "world_size": self.dist.world,
+            "resumed": resumed,
+            "last_session_seconds": round(seconds, 1),
+            "machine": machine_facts(Path(__file__).parent),
+        }
+        (self.run_dir / "provenance.json").write_text(json.dumps(facts, indent=1) + "\n")
 
     def _loop(
         self, loader: DataLoader, logger: _Logger, bar, stop: StopOnSigterm, total: int, last_time: float,
