@@ -25,9 +25,9 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--images",
         metavar="DIR_OR_SOURCE",
-        help="with RUN: degrade the clean images of this folder (or data source, e.g. offline:test) with the "
-        "run's task (seed evaluate.seed, recorded), restore and measure them into RUN/eval-TAG/ and "
-        "RUN/results-TAG.md (TAG: the folder's name)",
+        help="with RUN: degrade the clean images of this folder (its subfolders too; or data source, e.g. "
+        "offline:test) with the run's task (seed evaluate.seed, recorded), restore and measure them into "
+        "RUN/eval-TAG/ and RUN/results-TAG.md (TAG: the folder's name)",
     )
     parser.add_argument("--pred", metavar="DIR", help="folder of result images")
     parser.add_argument("--ref", metavar="DIR", help="folder of reference images (same stems)")

@@ -45,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sweep.add_argument(
         "--images",
         metavar="DIR_OR_SOURCE",
-        help="also evaluate every run on this folder or data source (e.g. offline:test): results-TAG.md",
+        help="also evaluate every run on this folder (its subfolders too) or data source (e.g. offline:test): "
+        "results-TAG.md; its images are checked against the evaluation's crop before any training",
     )
     sweep.add_argument(
         "--images-only", action="store_true", help="with --images: evaluate on that source only, not on data.valid"

@@ -83,6 +83,21 @@ def _check_image_sizes(paths: list[Path], min_size: int, source: str) -> list[Pa
     return kept
 
 
+def evaluation_images(images: str | Path, config: Config) -> list[Path]:
+    """The images of a data source (a folder, read with its subfolders, or a named set) that an
+    evaluation of a run of ``config`` uses; a :class:`PdlossError` naming every image too small for
+    it. ``pdloss sweep --images`` calls this before it trains anything."""
+    from pdloss.data.sources import resolve_images
+
+    try:
+        paths = resolve_images(images)
+    except PdlossError as exc:
+        raise PdlossError(f"--images {images}: {exc}") from None
+    # MS-SSIM's five scales need 161 px; a crop needs its own size.
+    need = max(config.evaluate.crop or 0, 161 if "ms_ssim" in config.evaluate.metrics else 32)
+    return _check_image_sizes(paths, need, str(images))
+
+
 def _restore_validation(
     config: Config,
     model: torch.nn.Module,
@@ -100,13 +115,7 @@ def _restore_validation(
     if images is None:
         paths = resolve_images(config.data.valid or config.data.train)
     else:
-        try:
-            paths = resolve_images(images)
-        except PdlossError as exc:
-            raise PdlossError(f"--images {images}: {exc}") from None
-        # MS-SSIM's five scales need 161 px; a crop needs its own size.
-        need = max(config.evaluate.crop or 0, 161 if "ms_ssim" in config.evaluate.metrics else 32)
-        paths = _check_image_sizes(paths, need, str(images))
+        paths = evaluation_images(images, config)
     limit = limit or config.evaluate.limit or config.data.valid_limit
     if limit:
         paths = paths[:limit]

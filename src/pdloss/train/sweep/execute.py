@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from pdloss.evaluation.run import evaluate_run, images_tag
+from pdloss.evaluation.run import evaluate_run, evaluation_images, images_tag
 from pdloss.runs.checkpoint import load_checkpoint
 from pdloss.runs.layout import config_file, done_file, eval_folder_name, last_checkpoint, results_name
 from pdloss.runs.snapshot import check_same_training
@@ -219,6 +219,11 @@ def sweep(
     config_of = {run.name: run_config(raw, root, run) for run in every_run}
     configs = [config_of[run.name] for run in planned]
     refuse_stale_runs(configs)
+    if images is not None and not skip_eval:
+        # Before any training: a photo too small for the evaluation fails now, not after the sweep.
+        settings = {(c.evaluate.crop, "ms_ssim" in c.evaluate.metrics): c for c in config_of.values()}
+        for config in settings.values():
+            evaluation_images(images, config)
     train_runs(planned, configs, device)
     if skip_eval:
         return root
