@@ -14,7 +14,8 @@ from pdloss.features import get_extractor
 from pdloss.functional import perceptual_distance, pixel_distance, projected_distribution_distance
 from pdloss.imageio import read_image
 from pdloss.validation import check_image_batch
-from pdloss.weights import DEFAULT_WEIGHTS, SOURCES
+from pdloss.weights import SOURCES
+from pdloss.weights.resolver import default_weights
 
 
 def _center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -41,7 +42,7 @@ def compare_images(
     if backbone is None:
         backbone = SOURCES[weights].arch if weights in SOURCES and SOURCES[weights].arch != "any" else "vgg16"
     if weights == "default":
-        weights = DEFAULT_WEIGHTS[backbone]
+        weights = default_weights(backbone)  # the first installed (docs/weights.md), or $PDLOSS_WEIGHTS
     x = read_image(resolve_image_path(a))[None]
     y = read_image(resolve_image_path(b))[None]
     if crop:

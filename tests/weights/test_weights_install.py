@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import hashlib
 import http.server
+import json
 import os
 import stat
 import subprocess
@@ -24,6 +25,7 @@ import threading
 import pytest
 import torch
 
+from helpers import write_photos
 from pdloss.cli import main
 from pdloss.errors import WeightsError
 from pdloss.features import FeatureExtractor, clear_shared_extractors
@@ -127,6 +129,12 @@ def test_default_takes_the_first_installed_in_order(hed_package, monkeypatch):
     monkeypatch.setenv("PDLOSS_WEIGHTS", "vgg19-imagenet")
     with pytest.raises(WeightsError, match="PDLOSS_WEIGHTS='vgg19-imagenet' names no weights for vgg16"):
         default_weights("vgg16")
+
+
+def test_pdloss_compare_takes_the_default_too(hed_package, capsys):
+    photos = write_photos(hed_package.parent / "photos", 2, 32)
+    assert main(["compare", str(photos / "p0.png"), str(photos / "p1.png"), "--layers", "relu2_2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["weights"].startswith("vgg16-hed (")
 
 
 def test_default_with_nothing_installed_names_the_argument_and_the_command(home, monkeypatch):
