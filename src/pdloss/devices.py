@@ -8,6 +8,8 @@ Every command that takes ``--device`` (train, sweep, evaluate, restore, bench) r
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from pdloss.errors import InputError
@@ -57,5 +59,9 @@ def resolve_device(device: str | torch.device | None, default_index: int | None 
 
 
 def device_argument(text: str | None) -> str | None:
-    """A ``--device`` value checked and normalised (``"cuda"`` -> ``"cuda:0"``), None kept as None."""
-    return None if text is None else str(resolve_device(text))
+    """A ``--device`` value checked and normalised, None kept as None. ``"cuda"`` is this process's
+    GPU: ``cuda:LOCAL_RANK`` under torchrun (each rank its own), else torch's current one."""
+    if text is None:
+        return None
+    local_rank = os.environ.get("LOCAL_RANK")
+    return str(resolve_device(text, default_index=int(local_rank) if local_rank else None))

@@ -8,7 +8,7 @@ import torch
 
 from helpers import write_photos
 from pdloss.cli import main
-from pdloss.devices import resolve_device
+from pdloss.devices import device_argument, resolve_device
 from pdloss.errors import InputError
 from pdloss.train import distributed
 
@@ -31,6 +31,14 @@ def test_names_resolve_to_devices_with_an_index(two_gpus):
         resolve_device("cuda:3")
     with pytest.raises(InputError, match="unknown device 'gpu'"):
         resolve_device("gpu")
+
+
+def test_the_command_line_gives_each_torchrun_rank_its_gpu(two_gpus, monkeypatch):
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert device_argument("cuda") == "cuda:0" and device_argument(None) is None
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert device_argument("cuda") == "cuda:1" and device_argument("cuda:0") == "cuda:0"
+    assert device_argument("cpu") == "cpu"
 
 
 def test_distributed_setup_gives_set_device_an_index(two_gpus, monkeypatch):
