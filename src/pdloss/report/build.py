@@ -25,6 +25,7 @@ from pdloss.metrics.registry import METRIC_SPECS, format_value
 from pdloss.report.export import STUDY_FILE
 from pdloss.report.format import format_interval
 from pdloss.report.results import Study, load_study
+from pdloss.report.selection import selection_report
 from pdloss.stats import N_BOOT
 
 SUMMARY_SPEC = "summary.json"
@@ -160,8 +161,8 @@ def build_reports(results_dir: str | Path, out_dir: str | Path | None = None, n_
     results_dir = Path(results_dir)
     out_dir = Path(out_dir) if out_dir is not None else results_dir
     folders = study_folders(results_dir)
-    if not folders and not (results_dir / SUMMARY_SPEC).is_file():
-        raise InputError(f"{results_dir}: no results folder with a {STUDY_FILE} and no {SUMMARY_SPEC}")
+    if not folders and not (results_dir / SUMMARY_SPEC).is_file() and not any(results_dir.glob("*/results.json")):
+        raise InputError(f"{results_dir}: no results folder with a {STUDY_FILE} or results.json, and no {SUMMARY_SPEC}")
     written = []
     for folder in folders:
         study = load_study(folder)
@@ -176,6 +177,12 @@ def build_reports(results_dir: str | Path, out_dir: str | Path | None = None, n_
         (target / "report.md").write_text(text)
         (target / "report.json").write_text(json.dumps(payload, indent=1) + "\n")
         written += [target / name for name in REPORT_FILES]
+    if any(results_dir.glob("*/results.json")):
+        text, payload = selection_report(results_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "selection.md").write_text(text)
+        (out_dir / "selection.json").write_text(json.dumps(payload, indent=1) + "\n")
+        written += [out_dir / "selection.md", out_dir / "selection.json"]
     spec_file = results_dir / SUMMARY_SPEC
     if spec_file.is_file():
         text, payload = summary_report(results_dir, json.loads(spec_file.read_text()), n_boot)

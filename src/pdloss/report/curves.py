@@ -67,9 +67,7 @@ def plot_curves(data: dict[str, Any], metrics: list[str], out_png: Path, title: 
     import matplotlib.pyplot as plt
 
     panels = data["panels"]
-    fig, axes = plt.subplots(
-        len(panels), len(metrics), figsize=(3.6 * len(metrics), 2.9 * len(panels)), squeeze=False
-    )
+    fig, axes = plt.subplots(len(panels), len(metrics), figsize=(3.6 * len(metrics), 2.9 * len(panels)), squeeze=False)
     for row, panel in zip(axes, panels, strict=True):
         for ax, metric in zip(row, metrics, strict=True):
             spec = METRIC_SPECS[metric]

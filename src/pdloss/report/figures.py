@@ -201,9 +201,9 @@ def feature_cdf_plot(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pdloss.features import get_extractor
+    from pdloss.features import build_extractor
 
-    extractor = get_extractor(backbone, weights, [layer])
+    extractor = build_extractor(backbone, weights, [layer])
     first = Path(run_dirs[0])
     stems = _stems(first, eval_name)
 
