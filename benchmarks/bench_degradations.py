@@ -19,7 +19,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from pdloss.degradations import make_degradation, task_names
+from pdloss.degradations import build_degradation, list_tasks
 
 
 def vgg16_relu4_3() -> tuple[str, Callable[[torch.Tensor], object]]:
@@ -80,8 +80,8 @@ def main() -> None:
     header = f"| task | ms/crop (batch {args.batch}) | ms/crop (batch 1) | fraction of VGG16 forward |"
     print(header)
     print("|---|---:|---:|---:|")
-    for name in task_names():
-        task = make_degradation(name)
+    for name in list_tasks():
+        task = build_degradation(name)
         batched = median_time(lambda t=task: t(batch, generator), args.repeats) * 1e3 / args.batch
         single = median_time(lambda t=task: t(one, generator), args.repeats) * 1e3
         print(f"| {name} | {batched:.2f} | {single:.2f} | {max(batched, single) / vgg_ms:.2f} |")

@@ -47,9 +47,9 @@ def published_layout(fu: torch.Tensor, fv: torch.Tensor, kernels: torch.Tensor, 
 
 
 def features(size: int, weights: str) -> tuple[dict, dict]:
-    from pdloss.features import get_extractor
+    from pdloss.features import build_extractor
 
-    extractor = get_extractor("vgg19", weights, FDL_LAYERS_VGG19)
+    extractor = build_extractor("vgg19", weights, FDL_LAYERS_VGG19)
     g = torch.Generator().manual_seed(0)
     clean = torch.nn.functional.avg_pool2d(torch.rand(1, 3, size, size, generator=g), 3, stride=1, padding=1)
     noisy = (clean + 0.1 * torch.randn(clean.shape, generator=g)).clamp(0, 1)
@@ -76,10 +76,10 @@ def run(variant: str, fu: dict, fv: dict, kernels: dict) -> tuple[float, float, 
 def terms_at_one_layer(batch: int, size: int, weights: str, repeats: int = 3) -> None:
     """The feature terms alone on VGG16 relu4_3 features (the bench's Table 1 layer): FDL's, the
     PDL's and the L1-perceptual's, forward + backward, median process CPU seconds and peak MiB."""
-    from pdloss.features import get_extractor
+    from pdloss.features import build_extractor
     from pdloss.functional import perceptual_distance, projected_distribution_distance
 
-    extractor = get_extractor("vgg16", weights, ("relu4_3",))
+    extractor = build_extractor("vgg16", weights, ("relu4_3",))
     g = torch.Generator().manual_seed(0)
     clean = torch.rand(batch, 3, size, size, generator=g)
     noisy = (clean + 0.1 * torch.randn(clean.shape, generator=g)).clamp(0, 1)

@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from pdloss.models import MODELS, build_model, count_parameters
+from pdloss.models import MODEL_SPECS, build_model, count_parameters
 
 
 def forward_macs(model: torch.nn.Module, x: torch.Tensor) -> int:
@@ -42,7 +42,7 @@ def forward_macs(model: torch.nn.Module, x: torch.Tensor) -> int:
 
 
 def bench(name: str, batch: int, repeats: int, crop: int = 256) -> dict:
-    spec = MODELS[name]
+    spec = MODEL_SPECS[name]
     model = build_model(name)
     scale = 4 if spec.task == "sr4x" else 1
     x = torch.rand(batch, 3, crop // scale, crop // scale)
@@ -81,7 +81,7 @@ def bench(name: str, batch: int, repeats: int, crop: int = 256) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--models", nargs="+", default=list(MODEL_SPECS), choices=list(MODEL_SPECS))
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3, help="timed steps (0: count MACs only)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")

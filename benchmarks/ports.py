@@ -95,11 +95,11 @@ def _degrade(image: torch.Tensor, seed: int) -> torch.Tensor:
 
 def measure(weights: str, backbone: str, layer: str, size: int, photos: list[str]) -> list[dict]:
     from pdloss.data.builtin import builtin_photos
-    from pdloss.features import get_extractor
+    from pdloss.features import build_extractor
     from pdloss.imageio import read_image
 
     available = builtin_photos()
-    extractor = get_extractor(backbone, weights, (layer,))
+    extractor = build_extractor(backbone, weights, (layer,))
     rows = []
     for index, name in enumerate(photos):
         if name not in available:

@@ -10,30 +10,38 @@ Public entry points::
     pdloss.restore(run_or_checkpoint, inputs, output)   # a trained model applied to a folder of images
 """
 
-from __future__ import annotations
-
 __version__ = "0.1.0"
 
-__all__ = ["ProjectedDistributionLoss", "__version__", "autocast_dtype", "restore"]
+# Public name -> the module that defines it. Loaded on first use (PEP 562), so that `import pdloss`
+# (and the CLI) do not pay for torch.nn set-up until needed.
+_LAZY = {
+    "AdversarialLoss": "pdloss.losses",
+    "CombinedLoss": "pdloss.losses",
+    "ContextualLoss": "pdloss.losses",
+    "FrequencyDistributionLoss": "pdloss.losses",
+    "PerceptualLoss": "pdloss.losses",
+    "PixelLoss": "pdloss.losses",
+    "ProjectedDistributionLoss": "pdloss.losses",
+    "SRGANDiscriminator": "pdloss.losses",
+    "autocast_dtype": "pdloss.amp",
+    "build_loss": "pdloss.losses",
+    "list_losses": "pdloss.losses",
+    # The function of pdloss.restoration (no submodule is named `restore`, so none shadows it).
+    "restore": "pdloss.restoration",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
 
 
 def __getattr__(name: str):
-    # Lazy so that `import pdloss` (and the CLI) do not pay for torch.nn set-up until needed.
-    if name == "ProjectedDistributionLoss":
-        from pdloss.losses import ProjectedDistributionLoss
+    if name in _LAZY:
+        import importlib
 
-        return ProjectedDistributionLoss
-    if name == "autocast_dtype":
-        from pdloss.amp import autocast_dtype
-
-        return autocast_dtype
-    if name == "restore":
-        # The function of pdloss.restoration (no submodule is named `restore`, so none shadows it).
-        from pdloss.restoration import restore
-
-        return restore
-    if name in {"PerceptualLoss", "ContextualLoss"}:
-        from pdloss import losses
-
-        return getattr(losses, name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
     raise AttributeError(f"module 'pdloss' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -10,7 +10,7 @@ import torch
 
 from pdloss.data.builtin import resolve_image_path
 from pdloss.errors import InputError
-from pdloss.features import get_extractor
+from pdloss.features import build_extractor
 from pdloss.functional import perceptual_distance, pixel_distance, projected_distribution_distance
 from pdloss.imageio import read_image
 from pdloss.validation import check_image_batch
@@ -50,7 +50,7 @@ def compare_images(
     if x.shape != y.shape:
         raise InputError(f"images differ in size: {tuple(x.shape[-2:])} and {tuple(y.shape[-2:])}; use --crop")
 
-    extractor = get_extractor(backbone, weights, layers)
+    extractor = build_extractor(backbone, weights, layers)
     check_image_batch(x, "A", min_size=extractor.min_size)
     with torch.inference_mode():
         fx = extractor(x, layers)

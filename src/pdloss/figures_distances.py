@@ -44,7 +44,7 @@ from pdloss.data.builtin import builtin_photos, resolve_image_path
 from pdloss.data.sources import resolve_images
 from pdloss.degradations import imresize, quantize_uint8
 from pdloss.errors import InputError, PdlossError
-from pdloss.features import get_extractor, layer_channels
+from pdloss.features import build_extractor, layer_channels
 from pdloss.functional import wasserstein_1d
 from pdloss.imageio import read_image
 
@@ -174,7 +174,7 @@ def feature_values(
 ) -> tuple[torch.Tensor, str]:
     """VGG features of ``images`` ``(B, 3, H, W)`` in [0, 1] -> ``(B, len(channels), h*w)`` and the
     weights label. Channels outside the layer are refused."""
-    extractor = get_extractor(backbone, weights, (layer,))
+    extractor = build_extractor(backbone, weights, (layer,))
     n = layer_channels(backbone, layer)
     bad = [c for c in channels if not 0 <= c < n]
     if bad or not channels:

@@ -10,7 +10,7 @@
     restorer = Restorer("runs/demo-denoise/pdl", device="cpu")
     out = restorer(restorer.read("noisy/a.png"))    # (3, sH, sW) float32, not clamped
 
-The run's task decides the input (see :data:`pdloss.models.TASKS`): low-resolution RGB for
+The run's task decides the input (see :data:`pdloss.models.TASK_IO`): low-resolution RGB for
 ``sr4x`` (the output is 4x larger), a one-channel Bayer mosaic for ``demosaic`` (as
 ``pdloss degrade demosaic`` writes it; the run's pattern unless ``pattern`` says otherwise), and
 RGB of any size for ``denoise``, ``deblur`` and ``jpeg``. Outputs are 8-bit RGB PNGs with the
@@ -39,10 +39,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from pdloss.degradations.mosaic import check_pattern
 from pdloss.devices import resolve_device
 from pdloss.errors import ImageReadError, InputError, PdlossError
 from pdloss.imageio import IMAGE_SUFFIXES, list_images, read_image, write_image
-from pdloss.models.bayer import check_pattern
 from pdloss.runs.load import load_run
 
 DEFAULT_OVERLAP = 64  # input pixels; 16 px dropped on each side, 32 px blended

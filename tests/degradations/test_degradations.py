@@ -16,19 +16,19 @@ from pdloss.degradations import (
     BayerMosaic,
     CameraShakeBlur,
     blur,
+    build_degradation,
     camera_shake_kernels,
     imresize,
     jpeg_compress,
+    list_tasks,
     load_kernel,
     load_kernels,
-    make_degradation,
     mosaic,
     random_trajectories,
     resize_matrix,
     save_kernel,
     save_kernels,
     seeded_generator,
-    task_names,
 )
 from pdloss.degradations.noise import add_gaussian_noise
 from pdloss.errors import InputError
@@ -37,7 +37,7 @@ from pdloss.errors import InputError
 
 
 def test_registry_tasks_and_model_facing_attributes():
-    assert task_names() == ["denoise", "sr4x", "deblur", "jpeg", "demosaic"]
+    assert list_tasks() == ["denoise", "sr4x", "deblur", "jpeg", "demosaic"]
     clean = torch.rand(2, 3, 64, 64, generator=gen())
     expected = {  # task -> (in_channels, scale, degraded shape)
         "denoise": (3, 1, (2, 3, 64, 64)),
@@ -47,7 +47,7 @@ def test_registry_tasks_and_model_facing_attributes():
         "demosaic": (1, 1, (2, 1, 64, 64)),
     }
     for name, (channels, scale, shape) in expected.items():
-        task = make_degradation(name)
+        task = build_degradation(name)
         assert task.task == name
         assert (task.in_channels, task.scale) == (channels, scale)
         degraded, target = task.pair(clean, gen(1))
@@ -56,30 +56,30 @@ def test_registry_tasks_and_model_facing_attributes():
 
 
 def test_paper_defaults():
-    assert make_degradation("denoise").sigma == 100
-    assert make_degradation("sr4x").factor == 4
-    deblur = make_degradation("deblur")
+    assert build_degradation("denoise").sigma == 100
+    assert build_degradation("sr4x").factor == 4
+    deblur = build_degradation("deblur")
     assert (deblur.size, deblur.noise_sigma_min, deblur.noise_sigma_max) == (31, 0, 15)
-    assert make_degradation("jpeg").quality == 20
-    assert make_degradation("jpeg").subsampling == "4:2:0"
-    assert make_degradation("demosaic").pattern == "RGGB"
+    assert build_degradation("jpeg").quality == 20
+    assert build_degradation("jpeg").subsampling == "4:2:0"
+    assert build_degradation("demosaic").pattern == "RGGB"
 
 
 def test_registry_errors():
     with pytest.raises(InputError, match="unknown task"):
-        make_degradation("inpaint")
+        build_degradation("inpaint")
     with pytest.raises(InputError, match="no parameter quality"):
-        make_degradation("denoise", quality=3)
+        build_degradation("denoise", quality=3)
     with pytest.raises(InputError, match="divisible by 4"):
-        make_degradation("sr4x")(torch.rand(1, 3, 30, 32))
+        build_degradation("sr4x")(torch.rand(1, 3, 30, 32))
     with pytest.raises(InputError, match="channels"):
-        make_degradation("denoise")(torch.rand(1, 1, 8, 8))
+        build_degradation("denoise")(torch.rand(1, 1, 8, 8))
     with pytest.raises(InputError, match="far outside"):
-        make_degradation("denoise")(torch.rand(1, 3, 8, 8) * 255)
+        build_degradation("denoise")(torch.rand(1, 3, 8, 8) * 255)
     with pytest.raises(InputError):
-        make_degradation("jpeg", quality=0)
+        build_degradation("jpeg", quality=0)
     with pytest.raises(InputError):
-        make_degradation("demosaic", pattern="RGBG")
+        build_degradation("demosaic", pattern="RGBG")
 
 
 def test_seeded_generator_streams():
@@ -95,17 +95,17 @@ def test_seeded_generator_streams():
 
 def test_noise_statistics_and_reproducibility():
     clean = torch.full((4, 3, 256, 256), 0.5)
-    out = make_degradation("denoise")(clean, gen(3))
+    out = build_degradation("denoise")(clean, gen(3))
     residual = (out.degraded - clean) * 255
     n = residual.numel()  # 786432 samples: the standard error of the std is about 0.08%
     assert abs(residual.mean().item()) < 4 * 100 / math.sqrt(n)
     assert residual.std().item() == pytest.approx(100.0, rel=0.005)
     assert out.degraded.min() < 0 and out.degraded.max() > 1  # no clipping by default
-    again = make_degradation("denoise")(clean, gen(3))
+    again = build_degradation("denoise")(clean, gen(3))
     assert torch.equal(out.degraded, again.degraded)
-    other = make_degradation("denoise")(clean, gen(4))
+    other = build_degradation("denoise")(clean, gen(4))
     assert not torch.equal(out.degraded, other.degraded)
-    clipped = make_degradation("denoise", clip=True)(clean, gen(3)).degraded
+    clipped = build_degradation("denoise", clip=True)(clean, gen(3)).degraded
     assert clipped.min() >= 0 and clipped.max() <= 1
 
 
@@ -200,10 +200,10 @@ def test_imresize_constant_and_ramp():
 
 def test_sr4x_quantizes_like_uint8_and_gradcheck():
     clean = torch.rand(1, 3, 32, 32, generator=gen(0))
-    low = make_degradation("sr4x")(clean).degraded
+    low = build_degradation("sr4x")(clean).degraded
     raw = imresize(clean, scale=0.25)
     np.testing.assert_allclose(low.numpy(), np.floor(raw.clamp(0, 1).numpy() * 255 + 0.5) / 255, atol=1e-6)
-    exact = make_degradation("sr4x", quantize=False)(clean).degraded
+    exact = build_degradation("sr4x", quantize=False)(clean).degraded
     assert torch.allclose(exact, raw)
     x = torch.rand(1, 2, 12, 8, dtype=torch.float64, requires_grad=True)
     assert gradcheck(lambda t: imresize(t, scale=0.25), (x,), fast_mode=True)
@@ -293,7 +293,7 @@ def test_blur_gradcheck():
 
 def test_deblur_task_noise_levels_valid_padding_and_bank():
     clean = torch.rand(6, 3, 48, 48, generator=gen(0))
-    out = make_degradation("deblur")(clean, gen(7))
+    out = build_degradation("deblur")(clean, gen(7))
     sigma = out.extras["sigma"]
     assert ((sigma >= 0) & (sigma <= 15)).all() and sigma.std() > 0
     torch.testing.assert_close(out.extras["kernels"].sum(dim=(1, 2)), torch.ones(6), atol=1e-5, rtol=0)
@@ -342,7 +342,7 @@ def test_jpeg_equals_pillow_encode_decode():
     smooth = np.cumsum(base.astype(np.float64), axis=2) % 256  # some structure for the codec
     array = smooth.astype(np.uint8).transpose(1, 2, 0).copy()
     clean = torch.from_numpy(array.transpose(2, 0, 1).copy()).float()[None] / 255
-    ours = make_degradation("jpeg")(clean).degraded
+    ours = build_degradation("jpeg")(clean).degraded
     ref = pillow_roundtrip(array, 20, "4:2:0")
     assert torch.equal((ours[0] * 255).round().to(torch.uint8), torch.from_numpy(ref.transpose(2, 0, 1).copy()))
     full_chroma = pillow_roundtrip(array, 20, "4:4:4")
@@ -369,8 +369,8 @@ def test_mosaic_places_each_colour(pattern):
 
 def test_mosaic_noise_is_mild_and_seeded():
     clean = torch.full((1, 3, 128, 128), 0.5)
-    a = make_degradation("demosaic")(clean, gen(1)).degraded
+    a = build_degradation("demosaic")(clean, gen(1)).degraded
     assert (a - 0.5).mul(255).std().item() == pytest.approx(2.0, rel=0.05)
-    assert torch.equal(a, make_degradation("demosaic")(clean, gen(1)).degraded)
+    assert torch.equal(a, build_degradation("demosaic")(clean, gen(1)).degraded)
     with pytest.raises(InputError, match="divisible by 2"):
-        make_degradation("demosaic")(torch.rand(1, 3, 7, 8))
+        build_degradation("demosaic")(torch.rand(1, 3, 7, 8))

@@ -25,12 +25,12 @@ from pdloss.degradations import (
     BayerMosaic,
     CameraShakeBlur,
     blur,
+    build_degradation,
     camera_shake_kernels,
     imresize,
     jpeg_compress,
     load_kernel,
     load_kernels,
-    make_degradation,
     mosaic,
     random_trajectories,
     resize_matrix,
@@ -89,14 +89,14 @@ def test_the_base_class_checks_with_the_subclass_attributes():
     assert grey.params() == {"gain": 2.0}
     with pytest.raises(InputError, match=r"^clean image has 3 channels, expected 1 "):
         grey(torch.ones(1, 3, 3, 3))
-    sr = make_degradation("sr4x")
+    sr = build_degradation("sr4x")
     with pytest.raises(InputError, match=r"^clean image is 2x2 pixels, smaller than the minimum 4x4"):
         sr(torch.rand(1, 3, 2, 2))
     message = r"^the sr4x degradation needs image sides divisible by 4, got 32x30; crop the image first$"
     with pytest.raises(InputError, match=message):
         sr(torch.rand(1, 3, 32, 30))
     with pytest.raises(InputError, match=r"^the demosaic degradation needs image sides divisible by 2, got 7x8"):
-        make_degradation("demosaic")(torch.rand(1, 3, 7, 8))
+        build_degradation("demosaic")(torch.rand(1, 3, 7, 8))
 
     @dataclass
     class _Pairs(_Grey):
@@ -110,23 +110,23 @@ def test_the_base_class_checks_with_the_subclass_attributes():
 
 def test_pair_passes_the_generator_and_params_are_the_fields():
     clean = clean_batch()
-    task = make_degradation("denoise", sigma=30)
+    task = build_degradation("denoise", sigma=30)
     degraded, target = task.pair(clean, gen(4))
     assert torch.equal(degraded, task(clean, gen(4)).degraded) and torch.equal(target, clean)
     assert task.params() == {"sigma": 30, "clip": False}
-    assert make_degradation("jpeg").params() == {"quality": 20, "subsampling": "4:2:0"}
-    assert make_degradation("demosaic").params() == {"pattern": "RGGB", "sigma": 2.0, "clip": False}
-    assert make_degradation("sr4x").params() == {"factor": 4, "quantize": True}
+    assert build_degradation("jpeg").params() == {"quality": 20, "subsampling": "4:2:0"}
+    assert build_degradation("demosaic").params() == {"pattern": "RGGB", "sigma": 2.0, "clip": False}
+    assert build_degradation("sr4x").params() == {"factor": 4, "quantize": True}
 
 
 def test_registry_messages_list_the_choices():
     known = "denoise, sr4x, deblur, jpeg, demosaic"
     with pytest.raises(InputError, match=rf"^unknown task 'inpaint'; known tasks: {known}$"):
-        make_degradation("inpaint")
+        build_degradation("inpaint")
     message = r"^task 'denoise' has no parameter quality, zoom; its parameters: clip, sigma$"
     with pytest.raises(InputError, match=message):
-        make_degradation("denoise", zoom=2, quality=3)
-    assert make_degradation("denoise", sigma=None).sigma == 100  # None means "the default"
+        build_degradation("denoise", zoom=2, quality=3)
+    assert build_degradation("denoise", sigma=None).sigma == 100  # None means "the default"
 
 
 # -- noise ----------------------------------------------------------------------------------------

@@ -66,14 +66,14 @@ def test_defaults_of_every_loss():
 
 def test_feature_loss_defaults_reach_the_extractor(monkeypatch):
     seen = {}
-    real = base_module.get_extractor
+    real = base_module.build_extractor
 
     def spy(backbone, weights, layers, input_range, preprocessing):
         seen.update(backbone=backbone, weights=weights, layers=layers, input_range=input_range,
                     preprocessing=preprocessing)
         return real(backbone, "random", layers, input_range)
 
-    monkeypatch.setattr(base_module, "get_extractor", spy)
+    monkeypatch.setattr(base_module, "build_extractor", spy)
     loss = FeatureLoss()
     assert seen == {"backbone": "vgg16", "weights": "default", "layers": ("relu4_3",), "input_range": (0.0, 1.0),
                     "preprocessing": None}

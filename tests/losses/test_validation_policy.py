@@ -18,7 +18,7 @@ import pdloss.amp as amp
 from pdloss import ProjectedDistributionLoss
 from pdloss.errors import InputError
 from pdloss.losses import CombinedLoss, PerceptualLoss
-from pdloss.losses.registry import LOSS_NAMES, build_loss
+from pdloss.losses.registry import build_loss, list_losses
 from pdloss.models import build_model
 from pdloss.validation import PredictionRangeWarning, validation_mode
 
@@ -43,7 +43,7 @@ def range_warnings(record: list[warnings.WarningMessage]) -> list[warnings.Warni
     return [w for w in record if issubclass(w.category, PredictionRangeWarning)]
 
 
-@pytest.mark.parametrize("name", LOSS_NAMES)
+@pytest.mark.parametrize("name", list_losses())
 def test_prediction_outside_the_range_warns_once_per_instance(name):
     u, v = images()
     u[0, 0, 0, :2] = torch.tensor([0.0, 1.0])  # exact extremes: the message quotes [-0.2, 2.3]
@@ -61,7 +61,7 @@ def test_prediction_outside_the_range_warns_once_per_instance(name):
         assert len(range_warnings(record)) == 2
 
 
-@pytest.mark.parametrize("name", LOSS_NAMES)
+@pytest.mark.parametrize("name", list_losses())
 def test_value_errors_of_the_policy(name):
     u, v = images()
     loss = build(name)
@@ -88,7 +88,7 @@ def test_value_errors_of_the_policy(name):
         assert torch.isfinite(loss(u * 1.3 - 0.3, v))  # within half the width beyond the range: silent
 
 
-@pytest.mark.parametrize("name", LOSS_NAMES)
+@pytest.mark.parametrize("name", list_losses())
 def test_structural_errors_are_raised_even_without_value_checks(name):
     u, v = images()
     loss = build(name, validate=False)
@@ -123,7 +123,7 @@ def test_bad_validate_option():
 _SYNCING = ("item", "tolist", "__bool__", "__float__", "__int__")
 
 
-@pytest.mark.parametrize("name", LOSS_NAMES)
+@pytest.mark.parametrize("name", list_losses())
 def test_at_most_one_read_back_per_call(name, monkeypatch):
     # On CPU a device sync cannot be observed, but every sync goes through one of these methods.
     u, v = images()

@@ -9,16 +9,16 @@ import math
 import pytest
 import torch
 
+from pdloss.degradations import mosaic
 from pdloss.errors import InputError
 from pdloss.models import (
     EDSR,
     PSSNSC,
     SRN,
-    TASKS,
+    TASK_IO,
     SmallUNet,
     build_model,
     count_parameters,
-    mosaic,
     parameter_count,
 )
 
@@ -95,7 +95,7 @@ SHAPE_CASES = [
     ("edsr", "sr4x", (5, 3)),
     ("pssnsc", "deblur", (13, 19)),
     ("pssnsc", "demosaic", (9, 7)),
-    *[("small-unet", task, (13, 7)) for task in TASKS],
+    *[("small-unet", task, (13, 7)) for task in TASK_IO],
 ]
 
 

@@ -9,10 +9,13 @@ import scipy.ndimage
 import torch
 
 from helpers import gradcheck
+from pdloss.degradations.mosaic import PATTERNS as UPPER_PATTERNS
+from pdloss.degradations.mosaic import bayer_masks, bilinear_demosaic, mosaic
 from pdloss.errors import InputError
-from pdloss.models.bayer import PATTERNS, bayer_masks, bilinear_demosaic, mosaic
 from pdloss.models.layers import Conv2dSame, crop_to, pad_to_multiple
 from pdloss.models.srn import ConvLSTMCell
+
+PATTERNS = tuple(p.lower() for p in UPPER_PATTERNS)  # the reference below reads lower-case letters
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

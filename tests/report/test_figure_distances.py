@@ -119,13 +119,13 @@ def test_vgg_panels_on_random_weights(tmp_path):
     assert sum(p["w1"] > 0 for p in feats["channels"]) >= 2  # live channels, not only a dead one
     # The values are those of the extractor on the image and its 4x bicubic down/up-sampled copy.
     from pdloss.degradations import imresize, quantize_uint8
-    from pdloss.features import get_extractor
+    from pdloss.features import build_extractor
     from pdloss.imageio import read_image
 
     high = read_image(path)
     low = imresize(quantize_uint8(imresize(high, size=(24, 24))), size=(96, 96)).clamp(0, 1)
     with torch.no_grad():
-        f = get_extractor("vgg16", "random", ("relu4_3",))(torch.stack([low, high]), ("relu4_3",))["relu4_3"]
+        f = build_extractor("vgg16", "random", ("relu4_3",))(torch.stack([low, high]), ("relu4_3",))["relu4_3"]
     torch.testing.assert_close(data["values_low"], f[0, [0, 5, 7]].flatten(1))
     torch.testing.assert_close(data["values_high"], f[1, [0, 5, 7]].flatten(1))
 

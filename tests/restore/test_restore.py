@@ -160,7 +160,7 @@ def test_sr4x_outputs_are_four_times_larger_tiled_or_not(tmp_path):
 
 
 def test_demosaic_reads_mosaics_and_skips_colour_files(denoise_run, tmp_path):
-    from pdloss.degradations import make_degradation, seeded_generator
+    from pdloss.degradations import build_degradation, seeded_generator
 
     run, model = make_run(tmp_path / "run", "demosaic", pattern="GRBG", sigma=2)
     assert model.pattern == "GRBG"
@@ -168,7 +168,7 @@ def test_demosaic_reads_mosaics_and_skips_colour_files(denoise_run, tmp_path):
     src.mkdir()
     # A mosaic as `pdloss degrade demosaic` writes it: one-channel 8-bit PNG.
     clean = read_image(_save(smooth_image(31, 45, seed=5), tmp_path / "clean.png"))[None]
-    task = make_degradation("demosaic", pattern="GRBG", sigma=2)
+    task = build_degradation("demosaic", pattern="GRBG", sigma=2)
     mosaic = task(clean[..., :30, :44], seeded_generator(0, 1)).degraded[0]
     Image.fromarray(to_uint8(mosaic)).save(src / "m.png")
     smooth_image(20, 20).save(src / "colour.png")

@@ -22,7 +22,7 @@ import torch
 from pdloss.bench import peers
 from pdloss.bench.measure import Samples, interleaved
 from pdloss.errors import InputError
-from pdloss.features import get_extractor
+from pdloss.features import build_extractor
 from pdloss.functional import perceptual_distance, projected_distribution_distance, sort_backend, wasserstein_1d
 from pdloss.functional.contextual import contextual_loss
 from pdloss.functional.projections import make_projection
@@ -117,7 +117,7 @@ def _images(config: BenchConfig, batch: int | None = None, size: int | None = No
 
 
 def _extractor(config: BenchConfig):
-    return get_extractor("vgg16", config.weights, (config.layer,)).to(config.device)
+    return build_extractor("vgg16", config.weights, (config.layer,)).to(config.device)
 
 
 def _build_losses(config: BenchConfig, extractor) -> dict[str, torch.nn.Module]:

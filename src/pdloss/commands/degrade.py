@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from pdloss.data.sources import resolve_images
-    from pdloss.degradations import load_kernels, make_degradation, save_kernel, seeded_generator
+    from pdloss.degradations import build_degradation, load_kernels, save_kernel, seeded_generator
     from pdloss.errors import InputError
     from pdloss.imageio import read_image, write_image
 
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(
             f"{', '.join(stray)} does not apply to {args.task}; it takes {', '.join(sorted(allowed))}"
         )
-    task = make_degradation(args.task, **options)
+    task = build_degradation(args.task, **options)
     paths = resolve_images(args.input_dir)
     stems = [p.stem for p in paths]
     duplicates = sorted({s for s in stems if stems.count(s) > 1})

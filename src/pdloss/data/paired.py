@@ -24,7 +24,7 @@ import torch
 
 from pdloss.data.sources import resolve_images
 from pdloss.degradations.base import Degradation, seeded_generator
-from pdloss.degradations.registry import make_degradation
+from pdloss.degradations.registry import build_degradation
 from pdloss.errors import ImageReadError, InputError
 from pdloss.imageio import read_image
 
@@ -70,7 +70,7 @@ def usable_images(paths: Sequence[str | Path], min_size: int, what: str = "data 
 
 
 def _as_degradation(task: str | Degradation) -> Degradation:
-    return make_degradation(task) if isinstance(task, str) else task
+    return build_degradation(task) if isinstance(task, str) else task
 
 
 def _as_paths(images: str | Path | Sequence[str | Path]) -> list[Path]:

@@ -2,8 +2,8 @@
 
 Interface (every task)::
 
-    from pdloss.degradations import make_degradation
-    task = make_degradation("sr4x")                  # the paper's defaults; overrides by keyword
+    from pdloss.degradations import build_degradation
+    task = build_degradation("sr4x")                  # the paper's defaults; overrides by keyword
     out = task(clean, generator)                      # clean: (B, 3, H, W) float in [0, 1]
     out.degraded, out.target, out.extras              # a Degraded named tuple
     degraded, target = task.pair(clean, generator)    # the training pair
@@ -29,6 +29,7 @@ demosaic   :class:`BayerMosaic`: RGGB (or GRBG, GBRG, BGGR) one-channel mosaic, 
 ========== ====================================================================================
 """
 
+from pdloss._deprecation import module_getattr
 from pdloss.degradations.base import Degradation, Degraded, quantize_uint8, seeded_generator
 from pdloss.degradations.blur import (
     CameraShakeBlur,
@@ -43,14 +44,14 @@ from pdloss.degradations.blur import (
     trajectory_kernels,
 )
 from pdloss.degradations.jpeg import JpegCompression, jpeg_compress
-from pdloss.degradations.mosaic import PATTERNS, BayerMosaic, bayer_masks, mosaic
+from pdloss.degradations.mosaic import PATTERNS, BayerMosaic, bayer_masks, bilinear_demosaic, mosaic
 from pdloss.degradations.noise import GaussianNoise, add_gaussian_noise
-from pdloss.degradations.registry import TASKS, make_degradation, task_names
+from pdloss.degradations.registry import DEGRADATIONS, build_degradation, list_tasks
 from pdloss.degradations.resize import BicubicDownsample, bicubic_downsample, imresize, resize_matrix
 
 __all__ = [
+    "DEGRADATIONS",
     "PATTERNS",
-    "TASKS",
     "BayerMosaic",
     "BicubicDownsample",
     "CameraShakeBlur",
@@ -61,14 +62,16 @@ __all__ = [
     "add_gaussian_noise",
     "bayer_masks",
     "bicubic_downsample",
+    "bilinear_demosaic",
     "blur",
+    "build_degradation",
     "camera_shake_blur",
     "camera_shake_kernels",
     "imresize",
     "jpeg_compress",
+    "list_tasks",
     "load_kernel",
     "load_kernels",
-    "make_degradation",
     "mosaic",
     "quantize_uint8",
     "random_trajectories",
@@ -76,6 +79,15 @@ __all__ = [
     "save_kernel",
     "save_kernels",
     "seeded_generator",
-    "task_names",
     "trajectory_kernels",
 ]
+
+# Old names, for one release: each warns once.
+__getattr__ = module_getattr(
+    __name__,
+    {
+        "TASKS": ("pdloss.degradations.DEGRADATIONS", lambda: DEGRADATIONS),
+        "make_degradation": ("pdloss.degradations.build_degradation", lambda: build_degradation),
+        "task_names": ("pdloss.degradations.list_tasks", lambda: list_tasks),
+    },
+)

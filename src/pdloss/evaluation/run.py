@@ -109,9 +109,9 @@ def _restore_validation(
 ) -> int:
     from pdloss.data.paired import ValidationDataset
     from pdloss.data.sources import resolve_images
-    from pdloss.degradations import make_degradation
+    from pdloss.degradations import build_degradation
 
-    degradation = make_degradation(config.task, **config.task_options)
+    degradation = build_degradation(config.task, **config.task_options)
     if images is None:
         paths = resolve_images(config.data.valid or config.data.train)
     else:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
+from pdloss._deprecation import deprecated
 from pdloss.errors import InputError, WeightsError
 from pdloss.features.preprocessing import Preprocess
 from pdloss.features.vgg import VGG, layer_index, layer_names, layer_stride
@@ -119,7 +120,7 @@ _SHARED: dict[tuple, FeatureExtractor] = {}
 _LOCK = threading.RLock()
 
 
-def get_extractor(
+def build_extractor(
     backbone: str = "vgg16",
     weights: str | os.PathLike = "default",
     layers: Sequence[str] = ("relu4_3",),
@@ -154,3 +155,7 @@ def clear_shared_extractors() -> None:
     """Forget the shared extractors (tests use it after rewriting weight files)."""
     with _LOCK:
         _SHARED.clear()
+
+
+# Old name, for one release.
+get_extractor = deprecated(build_extractor, "pdloss.features.get_extractor", "pdloss.features.build_extractor")

@@ -7,9 +7,10 @@
 - :class:`AdversarialLoss` with :class:`SRGANDiscriminator` (the SRGAN baseline)
 - :class:`PixelLoss` (the "no-perceptual" baseline)
 - :class:`CombinedLoss`: several feature losses sharing one backbone pass
-- :func:`build_loss` / :data:`LOSS_NAMES`: the registry (``"l1"``, ``"perceptual-l1"``, ...)
+- :func:`build_loss` / :func:`list_losses`: the registry (``"l1"``, ``"perceptual-l1"``, ...)
 """
 
+from pdloss._deprecation import module_getattr
 from pdloss.functional import pixel_distance
 from pdloss.losses.adversarial import AdversarialLoss, SRGANDiscriminator
 from pdloss.losses.base import FeatureLoss
@@ -18,10 +19,9 @@ from pdloss.losses.contextual import ContextualLoss
 from pdloss.losses.fdl import FrequencyDistributionLoss
 from pdloss.losses.pdl import ProjectedDistributionLoss
 from pdloss.losses.perceptual import PerceptualLoss
-from pdloss.losses.registry import LOSS_NAMES, PixelLoss, build_loss
+from pdloss.losses.registry import LOSSES, PixelLoss, build_loss, list_losses
 
 __all__ = [
-    "LOSS_NAMES",
     "AdversarialLoss",
     "CombinedLoss",
     "ContextualLoss",
@@ -32,5 +32,9 @@ __all__ = [
     "ProjectedDistributionLoss",
     "SRGANDiscriminator",
     "build_loss",
+    "list_losses",
     "pixel_distance",
 ]
+
+# Old name, for one release: warns once.
+__getattr__ = module_getattr(__name__, {"LOSS_NAMES": ("pdloss.losses.list_losses()", lambda: tuple(LOSSES))})

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from pdloss.errors import InputError
-from pdloss.features import FeatureExtractor, get_extractor, layer_channels
+from pdloss.features import FeatureExtractor, build_extractor, layer_channels
 from pdloss.functional.perceptual import pixel_distance
 from pdloss.validation import LossInputChecks, check_loss_weights, check_reduction, reduce, validation_mode
 
@@ -97,7 +97,7 @@ class FeatureLoss(nn.Module):
         # The extractor is a shared, frozen instrument, not a submodule: it stays out of this loss's
         # state dict, and .double() / .half() / .to() on this loss never change another loss's
         # network (the forward picks the extractor's copy for the inputs' device and dtype).
-        self.__dict__["extractor"] = extractor or get_extractor(
+        self.__dict__["extractor"] = extractor or build_extractor(
             backbone, weights, self.layers, self.input_range, preprocessing
         )
         self.backbone = self.extractor.backbone

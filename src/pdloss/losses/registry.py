@@ -41,10 +41,11 @@ from collections.abc import Callable
 
 from torch import nn
 
+from pdloss._deprecation import module_getattr
 from pdloss.errors import InputError
 from pdloss.losses.pixel import PixelLoss
 
-__all__ = ["INTERNAL_ARGUMENTS", "LOSSES", "LOSS_NAMES", "PixelLoss", "build_loss", "fixed_options", "loss_options"]
+__all__ = ["INTERNAL_ARGUMENTS", "LOSSES", "PixelLoss", "build_loss", "fixed_options", "list_losses", "loss_options"]
 
 
 def _build_fixed(factory: Callable[..., nn.Module], name: str, fixed: dict, **kwargs) -> nn.Module:
@@ -92,7 +93,15 @@ LOSSES: dict[str, Callable[..., nn.Module]] = {
     "adversarial": _Lazy("pdloss.losses.adversarial", "AdversarialLoss", forwards="SRGANDiscriminator"),
     "fdl": _Lazy("pdloss.losses.fdl", "FrequencyDistributionLoss"),
 }
-LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)
+
+
+def list_losses() -> list[str]:
+    """The registered loss names, in the order of the paper's tables: ``["l1", "perceptual-l1", ...]``."""
+    return list(LOSSES)
+
+
+# Old name, for one release (a tuple, as it was).
+__getattr__ = module_getattr(__name__, {"LOSS_NAMES": ("pdloss.losses.list_losses()", lambda: tuple(LOSSES))})
 
 
 def _factory(name: str) -> tuple[str, Callable[..., nn.Module]]:

@@ -6,9 +6,10 @@ Heavy parts (networks, parameter files) load on first use; nothing downloads unl
 
 from __future__ import annotations
 
+from pdloss._deprecation import module_getattr
 from pdloss.degradations.resize import imresize
 from pdloss.metrics.color import rgb_to_y
-from pdloss.metrics.evaluate import METRICS, EvaluationResult, evaluate
+from pdloss.metrics.evaluate import EvaluationResult, evaluate
 from pdloss.metrics.fid import (
     FID,
     FeatureStatistics,
@@ -24,13 +25,13 @@ from pdloss.metrics.lpips import LPIPS, lpips_status
 from pdloss.metrics.niqe import NIQE, niqe
 from pdloss.metrics.niqe_params import install_niqe_params, niqe_params_path
 from pdloss.metrics.psnr import PSNR, psnr
+from pdloss.metrics.registry import list_metrics
 from pdloss.metrics.ssim import MSSSIM, SSIM, ms_ssim, ssim
 
 __all__ = [
     "FID",
     "KID",
     "LPIPS",
-    "METRICS",
     "MSSSIM",
     "NIQE",
     "PSNR",
@@ -45,6 +46,7 @@ __all__ = [
     "install_fid_weights",
     "install_niqe_params",
     "kid_from_features",
+    "list_metrics",
     "load_fid_weights",
     "load_statistics",
     "lpips_status",
@@ -57,3 +59,6 @@ __all__ = [
     "set_metric_from_features",
     "ssim",
 ]
+
+# Old name, for one release: warns once (list_metrics() is the listing).
+__getattr__ = module_getattr(__name__, {"METRICS": ("pdloss.metrics.list_metrics()", lambda: tuple(list_metrics()))})

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from pdloss._deprecation import module_getattr
 from pdloss.errors import InputError
 from pdloss.models.edsr import EDSR
 from pdloss.models.layers import count_parameters
@@ -36,7 +37,7 @@ class ModelSpec:
 _EDSR_BASELINE = {"n_resblocks": 16, "n_feats": 64, "res_scale": 1.0}
 _EDSR_FULL = {"n_resblocks": 32, "n_feats": 256, "res_scale": 0.1}
 
-MODELS: dict[str, ModelSpec] = {
+MODEL_SPECS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec("srn", "denoise", ("denoise", "jpeg", "demosaic"), True,
@@ -62,9 +63,9 @@ MODELS: dict[str, ModelSpec] = {
 
 
 def get_spec(name: str) -> ModelSpec:
-    if name not in MODELS:
-        raise InputError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
-    return MODELS[name]
+    if name not in MODEL_SPECS:
+        raise InputError(f"unknown model {name!r}; available: {', '.join(MODEL_SPECS)}")
+    return MODEL_SPECS[name]
 
 
 def build_model(name: str, task: str | None = None, pattern: str = "rggb", **kwargs) -> RestorationModel:
@@ -101,5 +102,9 @@ def list_models() -> dict[str, dict]:
             "from_paper": spec.from_paper,
             "description": spec.description,
         }
-        for name, spec in MODELS.items()
+        for name, spec in MODEL_SPECS.items()
     }
+
+
+# Old name, for one release (list_models() is the listing; MODEL_SPECS the specs).
+__getattr__ = module_getattr(__name__, {"MODELS": ("pdloss.models.MODEL_SPECS", lambda: MODEL_SPECS)})

@@ -12,7 +12,7 @@ demosaic   Bayer mosaic (B, 1, H, W) + pattern string   RGB (B, 3, H, W)
 sr4x       low-resolution RGB (B, 3, H, W)              RGB (B, 3, 4H, 4W)
 ========== ============================================ ==========================
 
-Demosaicing: the mosaic is first demosaiced bilinearly (:func:`pdloss.models.bayer.bilinear_demosaic`,
+Demosaicing: the mosaic is first demosaiced bilinearly (:func:`pdloss.degradations.bilinear_demosaic`,
 known samples kept, exact for every pattern), and the network refines that RGB image. This keeps
 each network's reference input layout (SRN's first conv then has the 6 input channels of its
 colour release) and lets one model take any of the four patterns.
@@ -27,11 +27,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pdloss._deprecation import module_getattr
+from pdloss.degradations.mosaic import bilinear_demosaic, check_pattern
 from pdloss.errors import InputError
-from pdloss.models.bayer import bilinear_demosaic, check_pattern
 from pdloss.validation import check_image_batch
 
-TASKS: dict[str, str] = {
+# Task name -> what a model of that task takes and returns (degradations.DEGRADATIONS: how inputs are made).
+TASK_IO: dict[str, str] = {
     "denoise": "Gaussian denoising: noisy RGB -> RGB, same size",
     "jpeg": "JPEG artifact removal: decoded RGB -> RGB, same size",
     "deblur": "motion deblurring: blurred RGB -> RGB, same size",
@@ -42,8 +44,8 @@ SR_SCALE = 4
 
 
 def check_task(task: str) -> str:
-    if task not in TASKS:
-        raise InputError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+    if task not in TASK_IO:
+        raise InputError(f"unknown task {task!r}; expected one of {', '.join(TASK_IO)}")
     return task
 
 
@@ -52,7 +54,7 @@ class RestorationModel(nn.Module):
 
     Args:
         net: the core network, ``net(x, return_all_scales=...)`` on (B, 3, H, W).
-        task: one of :data:`TASKS`.
+        task: one of :data:`TASK_IO`.
         name: the registry name (for messages and records).
         native_scale: the network's own output/input size ratio (4 for EDSR at sr4x).
         pattern: default Bayer pattern for ``demosaic`` (overridable per call).
@@ -93,3 +95,7 @@ class RestorationModel(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, task={self.task!r}, scale={self.scale}, n_scales={self.n_scales}"
+
+
+# Old name, for one release.
+__getattr__ = module_getattr(__name__, {"TASKS": ("pdloss.models.TASK_IO", lambda: TASK_IO)})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from pdloss.degradations import make_degradation
+from pdloss.degradations import build_degradation
 from pdloss.errors import PdlossError
 from pdloss.models import build_model
 from pdloss.runs.checkpoint import load_checkpoint
@@ -18,7 +18,7 @@ def build_model_from_config(config: Config) -> torch.nn.Module:
     """The run's model; for demosaicing it expects the Bayer pattern the degradation makes."""
     options = dict(config.model.options)
     if config.task == "demosaic":
-        options.setdefault("pattern", str(make_degradation("demosaic", **config.task_options).pattern).lower())
+        options.setdefault("pattern", str(build_degradation("demosaic", **config.task_options).pattern).lower())
     return build_model(config.model.name, task=config.task, **options)
 
 
@@ -26,7 +26,7 @@ def model_signature(config: Config) -> dict:
     """What must agree for one run's weights to start another: network, options, task, pattern."""
     pattern = None
     if config.task == "demosaic":
-        default = str(make_degradation("demosaic", **config.task_options).pattern).lower()
+        default = str(build_degradation("demosaic", **config.task_options).pattern).lower()
         pattern = str(config.model.options.get("pattern", default)).lower()
     return {
         "model": config.model.name,

@@ -263,14 +263,14 @@ def _build(cls: type, values: dict[str, Any], where: str):
 
 def validate(config: Config) -> Config:
     """Check the values that types alone do not (ranges, names); raise ConfigError naming the key."""
-    from pdloss.degradations import make_degradation, task_names
+    from pdloss.degradations import build_degradation, list_tasks
     from pdloss.losses.registry import LOSSES
-    from pdloss.models.registry import MODELS
+    from pdloss.models.registry import MODEL_SPECS as MODELS
 
-    if config.task not in task_names():
-        raise ConfigError(f"task must be one of {', '.join(task_names())}, got {config.task!r}")
+    if config.task not in list_tasks():
+        raise ConfigError(f"task must be one of {', '.join(list_tasks())}, got {config.task!r}")
     try:
-        make_degradation(config.task, **config.task_options)
+        build_degradation(config.task, **config.task_options)
     except PdlossError as exc:
         raise ConfigError(f"task_options: {exc}") from None
     if config.model.name not in MODELS:

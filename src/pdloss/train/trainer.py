@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 from pdloss.amp import amp_dtype, cpu_supports_bf16  # noqa: F401
 from pdloss.data.paired import PairedDataset, ValidationDataset
 from pdloss.data.sources import resolve_images
-from pdloss.degradations import make_degradation
+from pdloss.degradations import build_degradation
 from pdloss.errors import PdlossError
 from pdloss.functional import pixel_distance
 from pdloss.losses.registry import build_loss
@@ -96,7 +96,7 @@ class Trainer:
         self.channels_last = self.amp is not None if channels_last is None else channels_last
         torch.manual_seed(config.seed)
 
-        self.degradation = make_degradation(config.task, **config.task_options)
+        self.degradation = build_degradation(config.task, **config.task_options)
         train_images = resolve_images(config.data.train)
         length = config.data.length or max(len(train_images), 16 * config.data.batch)
         self.train_set = PairedDataset(

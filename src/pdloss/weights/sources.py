@@ -121,6 +121,11 @@ DEFAULT_ORDER = {"vgg16": ("vgg16-imagenet", "vgg16-hed"), "vgg19": ("vgg19-imag
 WEIGHTS_ENV = "PDLOSS_WEIGHTS"
 
 
+def list_weights() -> list[str]:
+    """The named weight sources (``SOURCES``' keys): ``["vgg16-imagenet", "vgg16-hed", ...]``."""
+    return list(SOURCES)
+
+
 def offline_alternatives(arch: str | None = None) -> str:
     """A sentence listing the sources that can be installed from the package registries."""
     items = [
