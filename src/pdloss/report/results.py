@@ -19,6 +19,7 @@ import numpy as np
 from pdloss.errors import InputError
 from pdloss.metrics.kid import set_metric_from_features
 from pdloss.metrics.registry import METRIC_SPECS
+from pdloss.metrics.resampled import weighted_set_metric
 from pdloss.report.export import FEATURES_FILE, PER_IMAGE_FILE, PROVENANCE_FILE, STUDY_FILE
 from pdloss.stats import N_BOOT, BootstrapInterval, FeatureRows, paired_bootstrap, paired_set_bootstrap
 
@@ -121,8 +122,11 @@ class Study:
             def value(pred: np.ndarray, ref: np.ndarray) -> float:
                 return float(set_metric_from_features(metric, pred, ref))
 
+            def fast(pred: np.ndarray, ref: np.ndarray):
+                return weighted_set_metric(metric, pred, ref)
+
             interval, _, _ = paired_set_bootstrap(
-                sets_a, sets_b, len(self.images), value, n_boot=n_boot, seed=seed, clusters=scenes
+                sets_a, sets_b, len(self.images), value, n_boot=n_boot, seed=seed, clusters=scenes, weighted=fast
             )
             return interval, common
         diffs = np.stack([self.values[(b, s)][metric] - self.values[(a, s)][metric] for s in common])
