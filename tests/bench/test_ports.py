@@ -1,24 +1,18 @@
-"""The published PDL ports of benchmarks/ports.py (rewritten from their description, not losses of
+"""The published PDL ports of pdloss.bench.peers (rewritten from their description, not losses of
 pdloss) against the paper's PDL: the permutation property that separates them, and each port's
 formula on a case computed by hand."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
-
-PORTS_FILE = Path(__file__).resolve().parents[2] / "benchmarks" / "ports.py"
 
 
 @pytest.fixture(scope="module")
 def ports():
-    spec = importlib.util.spec_from_file_location("pdloss_benchmark_ports", PORTS_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from pdloss.bench import peers
+
+    return peers
 
 
 def relu_features(seed: int, shape=(2, 16, 6, 5)) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Peer implementations the benchmarks measure pdloss against, on identical inputs.
 
 They are written the way other code does it, on purpose (they are the competition, not library
-code; :mod:`pdloss.functional` and :mod:`pdloss.contextual` are the real implementations):
+code; :mod:`pdloss.functional` is the real implementation):
 
 - :func:`pdl_channel_loop`: the straightforward per-channel loop of the PDL's distribution term
   (one ``torch.sort`` pair per feature channel, Python loop over C).
@@ -19,6 +19,21 @@ code; :mod:`pdloss.functional` and :mod:`pdloss.contextual` are the real impleme
 
 All take features ``(B, C, H, W)`` and return the per-image values ``(B,)``, computed in at least
 float32 (float64 inputs stay float64).
+
+Published "PDL" ports (the table of docs/losses.md, ``benchmarks/ports.py``): three public
+implementations that carry the PDL's name, rewritten from their description (the published code
+was read, not run or copied), to show with numbers how they differ from the paper's definition
+(:func:`paper_pdl`: per channel, the 1-D W1 between the distributions of that channel's values
+over positions, averaged over channels). Not losses of pdloss.
+
+- :func:`traiNNer_pd` (traiNNer-redux ``pd``): each channel map divided by its sum (+1e-14),
+  flattened in raster order, cumulative sums, the sum over positions of their absolute
+  difference, averaged over channels. No sorting: the cumulative sum runs over *positions*.
+- :func:`kataria_transposed` (saurabh-kataria/projected-distribution-loss): ``(B, C, N)`` features
+  times ``N x K`` random unit columns (projections across *positions*), each projection's C
+  values sorted over *channels*, mean absolute difference over channels, summed over the K.
+- :func:`erfect_w2` (erfect2020/TransformerPerceptualLoss): per channel, the sorted values over
+  positions compared by the root of the mean squared difference, summed over channels.
 """
 
 from __future__ import annotations
@@ -27,6 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from pdloss.errors import InputError
+from pdloss.functional import projected_distribution_distance
 
 
 def _up(t: torch.Tensor) -> torch.Tensor:
@@ -119,3 +135,58 @@ def pot_sliced_per_image(fu: torch.Tensor, fv: torch.Tensor, directions: torch.T
     projections = directions.t().contiguous().to(u.dtype)
     values = [ot.sliced_wasserstein_distance(u[i], v[i], projections=projections, p=p) for i in range(b)]
     return torch.stack(values)
+
+
+# -- published PDL ports ---------------------------------------------------------------------------
+
+
+def paper_pdl(fu: torch.Tensor, fv: torch.Tensor) -> torch.Tensor:
+    """The paper's PDL term (identity projections, p=1), through pdloss: ``(B,)``."""
+    return projected_distribution_distance(fu, fv, None, 1, reduction="none")
+
+
+def traiNNer_pd(fu: torch.Tensor, fv: torch.Tensor) -> torch.Tensor:
+    """traiNNer-redux ``pd``: L1 distance of raster-order cumulative sums of sum-normalised channel maps."""
+    u = fu / (fu.sum(dim=(2, 3), keepdim=True) + 1e-14)
+    v = fv / (fv.sum(dim=(2, 3), keepdim=True) + 1e-14)
+    cdf_u, cdf_v = u.flatten(2).cumsum(-1), v.flatten(2).cumsum(-1)
+    return (cdf_u - cdf_v).abs().sum(-1).mean(-1)
+
+
+def position_directions(positions: int, count: int = 1000, seed: int = 0) -> torch.Tensor:
+    """``(N, K)`` unit columns in position space, as the transposed port draws (here seeded)."""
+    w = torch.randn(positions, count, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return (w / w.norm(dim=0, keepdim=True)).float()
+
+
+def kataria_transposed(fu: torch.Tensor, fv: torch.Tensor, directions: torch.Tensor | None = None) -> torch.Tensor:
+    """saurabh-kataria: project across positions, sort over channels; mean over C, sum over K."""
+    u, v = fu.flatten(2), fv.flatten(2)  # (B, C, N)
+    if directions is None:
+        directions = position_directions(u.shape[-1])
+    directions = directions.to(device=u.device, dtype=u.dtype)
+    pu = torch.sort(u @ directions, dim=1).values  # (B, C, K), sorted over channels
+    pv = torch.sort(v @ directions, dim=1).values
+    return (pu - pv).abs().mean(1).sum(-1)
+
+
+def erfect_w2(fu: torch.Tensor, fv: torch.Tensor) -> torch.Tensor:
+    """erfect2020: per channel sort over positions, root of the mean squared difference; sum over C."""
+    su = torch.sort(fu.flatten(2), dim=-1).values
+    sv = torch.sort(fv.flatten(2), dim=-1).values
+    return (su - sv).square().mean(-1).sqrt().sum(-1)
+
+
+PORTS = {
+    "paper PDL (pdloss)": paper_pdl,
+    "traiNNer-redux pd (cumsum)": traiNNer_pd,
+    "saurabh-kataria (transposed)": kataria_transposed,
+    "erfect2020 (W2, sum over C)": erfect_w2,
+}
+
+
+def permute_positions(f: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """The same random permutation of the H*W positions applied to every channel: ``f``'s shape."""
+    b, c, h, w = f.shape
+    order = torch.randperm(h * w, generator=torch.Generator().manual_seed(seed)).to(f.device)
+    return f.flatten(2)[:, :, order].reshape(b, c, h, w)

@@ -26,10 +26,6 @@ def _mib(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:+.1f}%"
-
-
 def format_machine(machine: dict) -> str:
     parts = [
         f"device: {machine['device_name']}",

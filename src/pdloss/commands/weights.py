@@ -31,9 +31,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify.set_defaults(func=_verify)
 
 
-METRIC_WEIGHTS = ("fid-inception", "niqe-params", "lpips")
-
-
 def _metric_rows() -> list[dict]:
     """The networks and parameters of the metrics (FID, NIQE, LPIPS), without loading them."""
     from pdloss.metrics.fid_weights import converted_path, pytorch_fid_file, torchscript_path

@@ -15,8 +15,6 @@ from torch import nn
 
 from pdloss.errors import WeightsError
 
-FEATURE_DIM = 2048
-
 
 class BasicConv2d(nn.Module):
     """Conv (no bias) + batch norm (eps 1e-3) + ReLU."""
