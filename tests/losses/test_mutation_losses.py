@@ -105,7 +105,8 @@ def test_the_identity_projection_holds_no_matrix():
 
 
 def test_fdl_projections_stay_out_of_the_state_dict_and_default_layers():
-    assert not _fdl(separate_phase_projections=True).state_dict()  # neither amplitude nor phase kernels
+    # Neither amplitude nor phase kernels; only the generator's state (the next draws).
+    assert list(_fdl(separate_phase_projections=True).state_dict()) == ["_extra_state"]
     vgg16 = FrequencyDistributionLoss(weights="random", backbone="vgg16", num_proj=1)
     assert vgg16.layers == ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
     vgg19 = FrequencyDistributionLoss(weights="random", num_proj=1)

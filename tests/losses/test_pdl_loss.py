@@ -92,7 +92,7 @@ def test_fixed_projections_live_in_buffers_and_are_seeded():
     b = ProjectedDistributionLoss(**SMALL, projection="rsp", projection_factor=2, seed=4)
     c = ProjectedDistributionLoss(**SMALL, projection="rsp", projection_factor=2, seed=5)
     state = a.state_dict()
-    assert list(state) == ["projection_relu2_2"] and state["projection_relu2_2"].shape == (256, 128)
+    assert list(state) == ["projection_relu2_2", "_extra_state"] and state["projection_relu2_2"].shape == (256, 128)
     assert torch.equal(state["projection_relu2_2"], b.state_dict()["projection_relu2_2"])
     assert not torch.equal(state["projection_relu2_2"], c.state_dict()["projection_relu2_2"])
     c.load_state_dict(state)
