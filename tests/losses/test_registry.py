@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers import gradcheck
+from helpers import assert_close, gradcheck, rand_image
 from pdloss.errors import InputError
 from pdloss.features import FeatureExtractor
 from pdloss.losses.adversarial import AdversarialLoss
@@ -80,7 +80,7 @@ def test_pixel_loss_values():
 
 
 @pytest.mark.parametrize("name", list_losses())
-def test_gradcheck_float64(name):
+def test_gradcheck_float64(name, device):
     extractor = _extractor64()
     size = 16 if name == "adversarial" else 12
     if name == "adversarial":
@@ -89,9 +89,23 @@ def test_gradcheck_float64(name):
         loss = build_loss(name)
     else:
         loss = build_loss(name, layers="relu2_2", extractor=extractor, weight=0.5)
-    x = torch.rand(1, 3, size, size, dtype=torch.float64, requires_grad=True)
-    y = torch.rand(1, 3, size, size, dtype=torch.float64)
+    loss = loss.to(device)
+    x = torch.rand(1, 3, size, size, dtype=torch.float64, requires_grad=True, device=device)
+    y = torch.rand(1, 3, size, size, dtype=torch.float64, device=device)
     assert gradcheck(lambda a: loss(a, y), (x,), fast_mode=True)
+
+
+@pytest.mark.parametrize("name", list_losses())
+def test_the_value_on_the_device_is_the_cpu_value(name, device):
+    loss = build(name).eval()
+    x, y = rand_image(2, 3, 16, 16, seed=1), rand_image(2, 3, 16, 16, seed=2)
+    expected = loss(x, y, return_terms=True)
+    moved = loss.to(device)
+    value, terms = moved(x.to(device), y.to(device), return_terms=True)
+    assert value.device.type == torch.device(device).type
+    assert_close(value.cpu(), expected[0], low_tolerance=True)
+    for key, term in expected[1].items():
+        assert_close(terms[key].cpu(), term, low_tolerance=True)
 
 
 _EXTRACTOR64: list[FeatureExtractor] = []

@@ -28,9 +28,9 @@ def _pair(shape=(2, 3, 48, 40), seed=0, noise=0.1):
     return other, base
 
 
-def test_psnr_hand_computed():
-    target = torch.zeros(1, 1, 2, 2)
-    pred = torch.tensor([[[[0.5, 0.0], [0.0, 0.0]]]])
+def test_psnr_hand_computed(device):
+    target = torch.zeros(1, 1, 2, 2, device=device)
+    pred = torch.tensor([[[[0.5, 0.0], [0.0, 0.0]]]], device=device)
     # MSE = 0.25 / 4 = 1/16, PSNR = 10 log10(16).
     assert psnr(pred, target).item() == pytest.approx(10 * math.log10(16), abs=1e-5)
     assert psnr(pred * 255, target * 255, data_range=255).item() == pytest.approx(10 * math.log10(16), abs=1e-4)
@@ -166,8 +166,8 @@ def test_ms_ssim_rgb_is_channel_mean_and_identity():
     assert MSSSIM()(pred, target).item() == pytest.approx(ms_ssim(pred, target).item())
 
 
-def test_gradcheck_psnr_ssim_ms_ssim():
-    pred, target = _pair((1, 2, 23, 22), seed=6)
+def test_gradcheck_psnr_ssim_ms_ssim(device):
+    pred, target = (t.to(device) for t in _pair((1, 2, 23, 22), seed=6))
     pred = pred.clone().requires_grad_(True)
     small = pred[:, :1, :12, :11].detach().clone().requires_grad_(True)
     assert gradcheck(lambda p: psnr(p, target[:, :1, :12, :11]), (small,))
