@@ -7,8 +7,9 @@
   float64 through these wrappers; they refuse inputs of another dtype (a float32 gradcheck passes
   or fails by rounding, not by the maths).
 - Factories: :func:`gen` (a seeded CPU ``torch.Generator``), :func:`rand_image` (a batch of images
-  in [0, 1]), :func:`write_photos` (PNG photos in a folder) and :func:`tiny_config` (the raw dict
-  of a training run small enough to train in a second).
+  in [0, 1]), :func:`write_photos` (PNG photos in a folder), :func:`small_loss` (a registered loss
+  on small random networks) and :func:`tiny_config` (the raw dict of a training run small enough to
+  train in a second).
 
 The ``device`` fixture lives in ``tests/conftest.py``: ``pytest --device cuda`` (or
 ``PDLOSS_TEST_DEVICE=cuda``) runs every test that takes it on that device.
@@ -137,6 +138,18 @@ def write_photos(folder: Path, count: int = 4, size: int = 48, *, seed: int = 0,
             image = image.resize((size, size), Image.BICUBIC)
         image.save(folder / f"{prefix}{i}.png")
     return folder
+
+
+def small_loss(name: str, layers: str, discriminator: dict[str, int], **kwargs: Any) -> torch.nn.Module:
+    """A registered loss made small for tests: random VGG weights up to ``layers`` for the feature
+    losses, a discriminator of ``discriminator``'s sizes for the GAN term, l1 as it is."""
+    from pdloss.losses.registry import build_loss  # the tests of torch-free modules need not load the losses
+
+    if name == "adversarial":
+        return build_loss(name, **discriminator, **kwargs)
+    if name == "l1":
+        return build_loss(name, **kwargs)
+    return build_loss(name, weights="random", layers=layers, **kwargs)
 
 
 TINY_RUN: dict[str, Any] = {

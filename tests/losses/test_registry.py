@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers import assert_close, gradcheck, rand_image
+from helpers import assert_close, gradcheck, rand_image, small_loss
 from pdloss.errors import InputError
 from pdloss.features import FeatureExtractor
 from pdloss.losses.adversarial import AdversarialLoss
@@ -20,11 +20,7 @@ SMALL_DISCRIMINATOR = {"base_channels": 4, "hidden": 8, "pool_size": 2}
 
 
 def build(name: str, **kwargs):
-    if name == "adversarial":
-        return build_loss(name, **SMALL_DISCRIMINATOR, **kwargs)
-    if name == "l1":
-        return build_loss(name, **kwargs)
-    return build_loss(name, **FEATURE_OPTIONS, **kwargs)
+    return small_loss(name, FEATURE_OPTIONS["layers"], SMALL_DISCRIMINATOR, **kwargs)
 
 
 def test_names_are_the_papers():

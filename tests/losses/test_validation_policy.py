@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import pdloss.amp as amp
+from helpers import small_loss
 from pdloss import ProjectedDistributionLoss
 from pdloss.errors import InputError
 from pdloss.losses import CombinedLoss, PerceptualLoss
@@ -27,11 +28,7 @@ SMALL_DISCRIMINATOR = {"base_channels": 2, "hidden": 4, "pool_size": 1}
 
 
 def build(name: str, **kwargs):
-    if name == "adversarial":
-        return build_loss(name, **SMALL_DISCRIMINATOR, **kwargs)
-    if name == "l1":
-        return build_loss(name, **kwargs)
-    return build_loss(name, **FEATURE_OPTIONS, **kwargs)
+    return small_loss(name, FEATURE_OPTIONS["layers"], SMALL_DISCRIMINATOR, **kwargs)
 
 
 def images(batch: int = 2, size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
