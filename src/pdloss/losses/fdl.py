@@ -48,8 +48,8 @@ class FrequencyDistributionLoss(FeatureLoss):
         fft_norm: ``"backward"`` (unscaled DFT, as published), ``"ortho"`` or ``"forward"``.
 
     The projections are buffers but not saved in the state dict (about 38 MB at the defaults): they
-    follow from ``seed`` (fixed) or from ``_generator``'s state, which the trainer checkpoints
-    (resampled).
+    follow from ``seed`` (fixed) or from ``_generator``'s state (resampled), which is in the state
+    dict (``_extra_state``), so a reloaded loss draws the kernels the saved one would have drawn.
 
     Example::
 
