@@ -21,6 +21,7 @@ from pdloss.data.split import scene_groups
 from pdloss.errors import InputError
 from pdloss.metrics.kid import set_metric_from_features
 from pdloss.metrics.registry import METRIC_SPECS, list_metrics, set_metrics
+from pdloss.runs.layout import eval_folder_name
 from pdloss.stats import (
     N_BOOT,
     BootstrapInterval,
@@ -29,7 +30,6 @@ from pdloss.stats import (
     paired_bootstrap,
     paired_set_bootstrap,
 )
-from pdloss.runs.layout import eval_folder_name
 
 SET_METRICS = set_metrics()
 
