@@ -131,7 +131,8 @@ def test_set_metric_from_committed_float16_rows_matches_the_float32_value(study)
     sets = {k: [(rows(k, seed, "pred"), rows(k, seed, "ref")) for seed in (0, 1)] for k in ("base", "new")}
     direct = paired_set_bootstrap(sets["base"], sets["new"], len(STEMS), fid, n_boot=60, seed=0, clusters=SCENES)[0]
     interval, _ = s.compare("base", "new", "fid", n_boot=60)
-    assert (interval.low, interval.high) == pytest.approx((direct.low, direct.high), rel=1e-9)
+    # (the report computes FID from Gram matrices, the direct bootstrap from gathered rows: round-off apart)
+    assert (interval.low, interval.high) == pytest.approx((direct.low, direct.high), rel=1e-6)
 
 
 def test_report_regenerates_and_check_catches_an_edited_table(study, capsys):

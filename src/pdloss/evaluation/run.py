@@ -27,12 +27,16 @@ from typing import Any
 
 import torch
 
+from pdloss.data.paired import ValidationDataset, image_sizes
+from pdloss.data.sources import resolve_images
+from pdloss.degradations import build_degradation
 from pdloss.errors import PdlossError
 from pdloss.imageio import write_image
 from pdloss.metrics.evaluate import evaluate
 from pdloss.metrics.registry import METRIC_SPECS, format_value
 from pdloss.runs.layout import eval_folder_name, results_name
 from pdloss.runs.load import load_run
+from pdloss.runs.lock import run_lock
 from pdloss.train.config import Config, EvaluateConfig
 
 #: The columns of a results table, in this order when measured (SSIM only when asked for).
@@ -61,7 +65,6 @@ def _check_image_sizes(paths: list[Path], min_size: int, source: str) -> list[Pa
     an error naming any image smaller than ``min_size`` and when nothing is left."""
     import warnings
 
-    from pdloss.data.paired import image_sizes
 
     kept, unreadable, small = [], [], []
     for path, size in zip(paths, image_sizes(paths), strict=True):
@@ -87,7 +90,6 @@ def evaluation_images(images: str | Path, config: Config) -> list[Path]:
     """The images of a data source (a folder, read with its subfolders, or a named set) that an
     evaluation of a run of ``config`` uses; a :class:`PdlossError` naming every image too small for
     it. ``pdloss sweep --images`` calls this before it trains anything."""
-    from pdloss.data.sources import resolve_images
 
     try:
         paths = resolve_images(images)
@@ -107,9 +109,6 @@ def _restore_validation(
     progress: bool = True,
     images: str | Path | None = None,
 ) -> int:
-    from pdloss.data.paired import ValidationDataset
-    from pdloss.data.sources import resolve_images
-    from pdloss.degradations import build_degradation
 
     degradation = build_degradation(config.task, **config.task_options)
     if images is None:
@@ -157,7 +156,6 @@ def evaluate_run(
     ``settings``: evaluation settings to use instead of the run's own (a sweep evaluates every run
     with the sweep file's ``evaluate`` section); recorded in ``metrics.json``.
     """
-    from pdloss.runs.lock import run_lock
 
     config, model, run_dir, payload = load_run(run_or_checkpoint, device)
     if settings is not None:

@@ -22,15 +22,15 @@ from typing import Any
 
 from pdloss.errors import InputError
 from pdloss.metrics.registry import METRIC_SPECS, format_value
+from pdloss.report.curves import curves_report
 from pdloss.report.export import STUDY_FILE
 from pdloss.report.format import format_interval
-from pdloss.report.results import Study, load_study
+from pdloss.report.results import BOOT_SEED, Study, load_study
 from pdloss.report.selection import selection_report
 from pdloss.stats import N_BOOT
 
 SUMMARY_SPEC = "summary.json"
 REPORT_FILES = ("report.md", "report.json")
-BOOT_SEED = 0
 
 
 def _provenance_line(study: Study) -> str:
@@ -156,8 +156,6 @@ def study_folders(results_dir: Path) -> list[Path]:
 def build_reports(results_dir: str | Path, out_dir: str | Path | None = None, n_boot: int = N_BOOT) -> list[Path]:
     """Write every study's report (and the summary) from ``results_dir`` into ``out_dir`` (default:
     beside the results); returns the files written, relative paths mirrored under ``out_dir``."""
-    from pdloss.report.curves import curves_report
-
     results_dir = Path(results_dir)
     out_dir = Path(out_dir) if out_dir is not None else results_dir
     folders = study_folders(results_dir)

@@ -18,13 +18,11 @@ from typing import Any
 
 from pdloss.metrics.registry import METRIC_SPECS
 from pdloss.report.format import format_interval
-from pdloss.report.results import Study
+from pdloss.report.results import BOOT_SEED, Study
 
 
 def curves_report(study: Study, spec: dict[str, Any], out_dir: Path, n_boot: int) -> tuple[str, dict[str, Any]]:
     """Markdown tables and ``out_dir/curves.png`` of the spec's curves; returns (markdown, data)."""
-    from pdloss.report.build import BOOT_SEED
-
     metrics = list(spec.get("metrics", ["psnr", "niqe", "kid"]))
     lines = [f"### {spec.get('title', 'Difference curves')}", ""]
     data: dict[str, Any] = {"panels": [], "b_name": spec.get("b_name", "B")}

@@ -34,6 +34,7 @@ import numpy as np
 from pdloss.amp import amp_dtype
 from pdloss.data.split import scene_groups
 from pdloss.errors import PdlossError
+from pdloss.evaluation.run import images_tag
 from pdloss.metrics.registry import METRIC_SPECS
 from pdloss.provenance import machine_facts
 from pdloss.runs.layout import eval_folder_name
@@ -98,8 +99,6 @@ def export_study(
         command: the command that produced the evaluations (recorded).
         notes: sentences for the report.
     """
-    from pdloss.evaluation.run import images_tag
-
     raw = load_raw(config_path)
     planned = plan_runs(raw)
     root = Path(runs_root or raw["output"])

@@ -23,6 +23,9 @@ from pdloss.metrics.resampled import weighted_set_metric
 from pdloss.report.export import FEATURES_FILE, PER_IMAGE_FILE, PROVENANCE_FILE, STUDY_FILE
 from pdloss.stats import N_BOOT, BootstrapInterval, FeatureRows, paired_bootstrap, paired_set_bootstrap
 
+#: The seed of every interval the reports print (the same draws for the same table).
+BOOT_SEED = 0
+
 
 @dataclass
 class Study:
@@ -107,7 +110,7 @@ class Study:
         return float(np.std(values, ddof=1)) if len(values) > 1 else None
 
     def compare(
-        self, a: str, b: str, metric: str, n_boot: int = N_BOOT, seed: int = 0
+        self, a: str, b: str, metric: str, n_boot: int = N_BOOT, seed: int = BOOT_SEED
     ) -> tuple[BootstrapInterval, list[int]]:
         """``B - A`` with its paired interval over the seeds both entries have (resampling seeds and
         scenes), and those seeds."""
