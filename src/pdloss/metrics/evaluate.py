@@ -18,7 +18,10 @@ import numpy as np
 import torch
 
 from pdloss.errors import InputError, PdlossError
+from pdloss.imageio import list_images, read_image
+from pdloss.metrics.psnr import psnr
 from pdloss.metrics.registry import METRIC_SPECS, format_value, list_metrics, set_metrics
+from pdloss.metrics.ssim import ms_ssim, ms_ssim_min_size, ssim
 
 METRICS = tuple(list_metrics())
 HIGHER_IS_BETTER = {name: spec.higher_is_better for name, spec in METRIC_SPECS.items()}
@@ -85,7 +88,6 @@ def parse_metrics(spec: str | list[str] | tuple[str, ...] | None) -> list[str]:
 
 def pair_files(pred_dir: str | os.PathLike, ref_dir: str | os.PathLike) -> list[tuple[str, Path, Path]]:
     """``(stem, prediction, reference)`` for every stem, sorted; errors on duplicates or gaps."""
-    from pdloss.imageio import list_images
 
     def by_stem(folder) -> dict[str, Path]:
         files: dict[str, Path] = {}
@@ -158,9 +160,6 @@ def evaluate(
     """
     from tqdm import tqdm
 
-    from pdloss.imageio import read_image
-    from pdloss.metrics.psnr import psnr
-    from pdloss.metrics.ssim import ms_ssim, ms_ssim_min_size, ssim
 
     names = parse_metrics(metrics)
     if "kid" in names and (kid_subsets < 1 or kid_subset_size < 2):
@@ -232,6 +231,7 @@ def evaluate(
 def _load_lpips(names, backbone, device, result):
     if "lpips" not in names:
         return None
+    # Lazy: each metric loads its own parts (scipy, the Inception network) only when asked for.
     from pdloss.metrics.lpips import LPIPS
 
     try:
@@ -246,6 +246,7 @@ def _load_lpips(names, backbone, device, result):
 def _load_niqe(names, result):
     if "niqe" not in names:
         return None
+    # Lazy: each metric loads its own parts (scipy, the Inception network) only when asked for.
     from pdloss.metrics.niqe_params import LICENSE_NOTE, load_niqe_params
 
     try:
@@ -260,6 +261,7 @@ def _load_niqe(names, result):
 def _niqe_one(pred, crop_border, params, stem, result) -> float | None:
     if params is None:
         return None
+    # Lazy: each metric loads its own parts (scipy, the Inception network) only when asked for.
     from pdloss.metrics.niqe import BLOCK, niqe
 
     if min(pred.shape[-2:]) - 2 * crop_border < BLOCK:
@@ -273,6 +275,7 @@ def _load_inception(names, weights, device, patch_size, result):
     wanted = [m for m in SET_METRICS if m in names]
     if not wanted:
         return None
+    # Lazy: each metric loads its own parts (scipy, the Inception network) only when asked for.
     from pdloss.metrics.fid import InceptionFeatures
 
     try:
@@ -301,6 +304,7 @@ class _SetFeatures:
     """
 
     def __init__(self, inception, cache_path, patch_size, stems, want_rows, result) -> None:
+        # Lazy: each metric loads its own parts (scipy, the Inception network) only when asked for.
         from pdloss.metrics.fid import FeatureStatistics
 
         self.inception, self.cache_path, self.patch_size, self.stems = inception, cache_path, patch_size, stems
@@ -315,6 +319,7 @@ class _SetFeatures:
         self.rows: dict[str, list[np.ndarray]] = {"pred": [], "pred_image": [], "ref": [], "ref_image": []}
 
     def _read_cache(self, want_rows: bool) -> None:
+        # Lazy: each metric loads its own parts (scipy, the Inception network) only when asked for.
         from pdloss.metrics.fid import load_reference_features, load_statistics
 
         path = self.cache_path
@@ -365,6 +370,7 @@ class _SetFeatures:
         )
 
     def finish(self, names, result, kid_options) -> None:
+        # Lazy: each metric loads its own parts (scipy, the Inception network) only when asked for.
         from pdloss.metrics.fid import FeatureStatistics, fid_from_statistics, save_statistics
         from pdloss.metrics.kid import kid_from_features, set_metric_from_features
 

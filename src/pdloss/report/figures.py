@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pdloss.features import build_extractor
 from pdloss.imageio import read_image
 
 
@@ -201,7 +202,6 @@ def feature_cdf_plot(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pdloss.features import build_extractor
 
     extractor = build_extractor(backbone, weights, [layer])
     first = Path(run_dirs[0])

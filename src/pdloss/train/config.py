@@ -81,6 +81,7 @@ def loss_keys(name: str) -> tuple[str, ...]:
     """The keys (besides ``name``) a config's ``loss:`` section accepts for loss ``name``: its
     constructor's keyword arguments (:func:`pdloss.losses.registry.loss_options`) less those the
     trainer fixes (:data:`TRAINER_FIXED_LOSS_ARGUMENTS`), sorted."""
+    # Lazy: parsing a config (pdloss config, sweep plans, run snapshots) stays free of torch's start-up.
     from pdloss.losses.registry import loss_options
 
     return tuple(k for k in loss_options(name) if k not in TRAINER_FIXED_LOSS_ARGUMENTS)
@@ -91,6 +92,7 @@ def ignored_loss_keys(name: str) -> frozenset[str]:
     feature losses' options for all its rows, and the rows of a loss without a feature network
     share it. The pixel-only ``l1`` ignores every other loss's options (but those its name fixes);
     the adversarial loss ignores the VGG network's (:data:`FEATURE_NETWORK_OPTIONS`)."""
+    # Lazy: parsing a config (pdloss config, sweep plans, run snapshots) stays free of torch's start-up.
     from pdloss.losses.registry import LOSSES, fixed_options
 
     key = _loss_key(name)
@@ -111,6 +113,7 @@ def loss_arguments(loss: LossConfig) -> dict[str, Any]:
 
 def _check_loss_keys(loss: LossConfig) -> None:
     """Refuse, by name, a ``loss:`` key its loss does not accept (naming the losses that do)."""
+    # Lazy: parsing a config (pdloss config, sweep plans, run snapshots) stays free of torch's start-up.
     from pdloss.losses.registry import LOSSES, fixed_options
 
     name = _loss_key(loss["name"])
@@ -263,6 +266,7 @@ def _build(cls: type, values: dict[str, Any], where: str):
 
 def validate(config: Config) -> Config:
     """Check the values that types alone do not (ranges, names); raise ConfigError naming the key."""
+    # Lazy: parsing a config (pdloss config, sweep plans, run snapshots) stays free of torch's start-up.
     from pdloss.degradations import build_degradation, list_tasks
     from pdloss.losses.registry import LOSSES
     from pdloss.models.registry import MODEL_SPECS as MODELS
@@ -306,7 +310,7 @@ def validate(config: Config) -> Config:
     for key, (value, allowed) in choices.items():
         if value not in allowed:
             raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
-    from pdloss.metrics.evaluate import METRICS
+    from pdloss.metrics.evaluate import METRICS  # lazy, as above
 
     # Exact names, not pdloss.metrics.parse_metrics (which lower-cases and maps "-" to "_"): a
     # config's names are used verbatim as record keys and table columns, so "MS-SSIM" must not pass.

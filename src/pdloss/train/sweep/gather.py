@@ -31,6 +31,8 @@ def gather(
     seeds, and the paired intervals against the ``reference`` entry), crop grid, feature CDFs and
     perception-distortion plot, from each run's evaluation record. ``metrics``: the table's columns
     (the pass's, :func:`_pass_metrics`)."""
+    # A sweep is the one workflow that spans training, evaluation and the report (the layer beside
+    # train/, docs/architecture.md): its tables are drawn here, so these imports wait for the call.
     from pdloss.evaluation.run import write_results
     from pdloss.report.figures import crop_grid, feature_cdf_plot
     from pdloss.report.summary import (
