@@ -85,6 +85,9 @@ def machine_facts(folder: str | os.PathLike = ".") -> dict[str, Any]:
         "cpu_kind": cpu_kind(),
         "cpu_flags": vector_flags(),
         "cpu_count": os.cpu_count(),
+        # Caps on the instruction sets PyTorch and oneDNN use: with them an AVX512-BF16 CPU computes
+        # what an AVX2-only one does (float32 under train.amp: auto, the same digits).
+        "isa_caps": {k: os.environ[k] for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA") if k in os.environ},
         "versions": versions(),
         "commit": git_commit(Path(folder)),
         "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -40,9 +40,11 @@ def _provenance_line(study: Study) -> str:
     inferred = any("precision_inferred" in r for r in runs.values())
     seconds = sum(r.get("training_seconds") or 0 for r in runs.values())
     versions = machine.get("versions", {})
+    caps = {k: v for r in runs.values() for k, v in (r.get("machine") or {}).get("isa_caps", {}).items()}
     return (
         f"Runs: {len(runs)}, trained on {machine.get('cpu', '?')} ({machine.get('cpu_kind', '?')}; "
-        f"flags {', '.join(machine.get('cpu_flags', [])) or '?'}) in {'/'.join(precisions)}"
+        f"flags {', '.join(machine.get('cpu_flags', [])) or '?'}"
+        f"{'; capped by ' + ', '.join(f'{k}={v}' for k, v in caps.items()) if caps else ''}) in {'/'.join(precisions)}"
         f"{' (precision inferred from train.amp)' if inferred else ''}; torch {versions.get('torch', '?')}, "
         f"numpy {versions.get('numpy', '?')}; commit {str(machine.get('commit') or '?')[:12]}; "
         f"training time {seconds / 3600:.2f} h in all (provenance.json)."

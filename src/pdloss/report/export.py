@@ -123,7 +123,9 @@ def export_study(
         run_stems = sorted(record["per_image"])
         if stems is None:
             stems, extra_rows, settings = run_stems, record.get("extra_rows", []), record.get("settings")
-            measured = set(next(iter(record["per_image"].values()), {})) | set(record["row"])
+            # Metrics with a value: an unavailable one (LPIPS without its weights) is left out.
+            measured = {m for values in record["per_image"].values() for m, v in values.items() if v is not None}
+            measured |= {m for m, v in record["row"].items() if v is not None and METRIC_SPECS.get(m, None)}
             metrics = [m for m in METRIC_SPECS if m in measured]
         elif run_stems != stems:
             raise PdlossError(f"{metrics_file}: other images than the first run's")
@@ -168,6 +170,10 @@ def export_study(
         missing.append(reference)
     if missing:
         raise PdlossError(f"entries named for comparison were not exported: {sorted(set(missing))}")
+    labels = [e["label"] for e in entries.values()]
+    for name, entry in entries.items():
+        if labels.count(entry["label"]) > 1:  # pre-training and fine-tuning with one loss, say
+            entry["label"] = f"{entry['label']} [{name}]"
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     scenes = scene_groups()
