@@ -136,8 +136,12 @@ def summary_report(results_dir: Path, spec: dict[str, Any], n_boot: int = N_BOOT
     ]
     records = []
     studies: dict[str, Study] = {}
+    missing = []
     for row in spec["rows"]:
         study = studies.setdefault(row["study"], load_study(results_dir / row["study"]))
+        if row["a"] not in study.entries or row["b"] not in study.entries:
+            missing.append(row["row"])
+            continue
         cells, record = [], {**row, "metrics": {}}
         seeds: list[int] = []
         for m in metrics:
@@ -147,6 +151,8 @@ def summary_report(results_dir: Path, spec: dict[str, Any], n_boot: int = N_BOOT
         record["seeds"] = seeds
         records.append(record)
         lines.append(f"| {row['row']} | {len(seeds)} | " + " | ".join(cells) + " |")
+    if missing:
+        lines += ["", f"Not run yet: {'; '.join(missing)}."]
     lines += ["", *spec.get("notes", [])]
     return "\n".join(lines).rstrip() + "\n", {"rows": records, "n_boot": n_boot, "bootstrap_seed": BOOT_SEED}
 
