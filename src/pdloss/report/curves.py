@@ -86,6 +86,9 @@ def plot_curves(data: dict[str, Any], metrics: list[str], out_png: Path, title: 
                 lows = [p["metrics"][metric]["mean"] - p["metrics"][metric]["low"] for p in pts]
                 highs = [p["metrics"][metric]["high"] - p["metrics"][metric]["mean"] for p in pts]
                 ax.errorbar(xs, means, yerr=[lows, highs], marker="o", capsize=3, label=line["label"])
+            if not xs_all:
+                ax.text(0.5, 0.5, "not run yet", transform=ax.transAxes, ha="center", va="center", color="0.4")
+                ax.set_yticks([])
             ax.axhline(0, color="0.5", linestyle="--", linewidth=0.8)
             if categorical:
                 ax.set_xticks(range(len(xs_all)))
@@ -97,7 +100,8 @@ def plot_curves(data: dict[str, Any], metrics: list[str], out_png: Path, title: 
             ax.set_xlabel(panel.get("xlabel", ""))
             better = "lower" if not spec.higher_is_better else "higher"
             ax.set_title(f"Δ{spec.title} ({better}: {data.get('b_name', 'B')} better)", fontsize=9)
-        row[0].legend(fontsize=8)
+        if row[0].get_legend_handles_labels()[0]:
+            row[0].legend(fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
