@@ -206,3 +206,17 @@ def test_curves_tabulate_each_point_and_list_the_missing_ones(study):
     assert "Not run yet: l at 128." in text
     assert (folder / "curves.png").stat().st_size > 10_000
     assert check_reports(folder.parent, n_boot=200) == []
+
+
+def test_a_docs_page_block_holds_the_regenerated_tables(study, tmp_path):
+    folder, _ = study
+    results = folder.parent
+    page = results.parent / "page.md"
+    page.write_text("# Results\n\nBefore.\n\n<!-- report:toy -->\nstale\n<!-- /report -->\n\nAfter.\n")
+    build_reports(results, n_boot=200)
+    text = page.read_text()
+    assert "stale" not in text and "Before." in text and "After." in text
+    assert (folder / "report.md").read_text() in text  # no curves: the whole report
+    assert check_reports(results, n_boot=200) == []
+    page.write_text(text.replace("minus", "less", 1))
+    assert check_reports(results, n_boot=200) == [str(page)]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -189,6 +190,9 @@ def build_reports(results_dir: str | Path, out_dir: str | Path | None = None, n_
         (out_dir / "selection.md").write_text(text)
         (out_dir / "selection.json").write_text(json.dumps(payload, indent=1) + "\n")
         written += [out_dir / "selection.md", out_dir / "selection.json"]
+    if out_dir == results_dir:
+        for page in docs_pages(results_dir):
+            written.append(fill_docs_blocks(page, results_dir))
     spec_file = results_dir / SUMMARY_SPEC
     if spec_file.is_file():
         text, payload = summary_report(results_dir, json.loads(spec_file.read_text()), n_boot)
@@ -197,6 +201,27 @@ def build_reports(results_dir: str | Path, out_dir: str | Path | None = None, n_
         (out_dir / "summary-report.json").write_text(json.dumps(payload, indent=1) + "\n")
         written += [out_dir / "summary.md", out_dir / "summary-report.json"]
     return written
+
+
+_BLOCK = re.compile(r"(<!-- report:(?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- /report -->)", re.S)
+
+
+def docs_block(results_dir: Path, name: str) -> str:
+    """What a page's ``<!-- report:NAME -->`` block holds: the difference curves of NAME's report
+    (from its ``### `` heading on), or the whole report when it has none."""
+    text = (Path(results_dir) / name / "report.md").read_text()
+    start = text.find("\n### ")
+    return text[start + 1 :] if start >= 0 else text
+
+
+def fill_docs_blocks(page: str | Path, results_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write ``page`` (to ``out``, default in place) with every ``<!-- report:NAME -->`` block
+    replaced by :func:`docs_block` of the regenerated reports in ``results_dir``."""
+    page, results_dir = Path(page), Path(results_dir)
+    text = _BLOCK.sub(lambda m: m.group(1) + docs_block(results_dir, m["name"]) + m.group(4), page.read_text())
+    target = Path(out) if out is not None else page
+    target.write_text(text)
+    return target
 
 
 def check_reports(results_dir: str | Path, n_boot: int = N_BOOT) -> list[str]:
@@ -214,4 +239,14 @@ def check_reports(results_dir: str | Path, n_boot: int = N_BOOT) -> list[str]:
             committed = results_dir / path.relative_to(tmp)
             if not committed.is_file() or not filecmp.cmp(committed, path, shallow=False):
                 differ.append(str(committed))
+        # The results page's report blocks hold the same tables.
+        for page in docs_pages(results_dir):
+            filled = fill_docs_blocks(page, tmp, Path(tmp) / page.name)
+            if filled.read_text() != page.read_text():
+                differ.append(str(page))
         return differ
+
+
+def docs_pages(results_dir: Path) -> list[Path]:
+    """The pages beside the results (``docs/*.md``) that hold ``<!-- report:NAME -->`` blocks."""
+    return sorted(p for p in Path(results_dir).parent.glob("*.md") if _BLOCK.search(p.read_text()))

@@ -28,8 +28,8 @@ def curves_report(study: Study, spec: dict[str, Any], out_dir: Path, n_boot: int
     data: dict[str, Any] = {"panels": [], "b_name": spec.get("b_name", "B")}
     for panel in spec["panels"]:
         head = " | ".join(f"Δ{METRIC_SPECS[m].title} {METRIC_SPECS[m].arrow}" for m in metrics)
-        lines += [f"{panel['name']} ({panel.get('xlabel', 'x')}):", "", f"| line | x | seeds | {head} |"]
-        lines.append("|---|---|---|" + "---|" * len(metrics))
+        lines += [f"{panel['name']} ({panel.get('xlabel', 'x')}):", ""]
+        table = [f"| line | x | seeds | {head} |", "|---|---|---|" + "---|" * len(metrics)]
         panel_data = {"name": panel["name"], "xlabel": panel.get("xlabel", ""), "lines": []}
         missing = []
         for line in panel["lines"]:
@@ -44,12 +44,13 @@ def curves_report(study: Study, spec: dict[str, Any], out_dir: Path, n_boot: int
                     interval, seeds = study.compare(point["a"], point["b"], m, n_boot=n_boot, seed=BOOT_SEED)
                     values[m] = interval.to_json()
                 cells = " | ".join(format_interval(values[m], m, signed=True) for m in metrics)
-                lines.append(f"| {line['label']} | {point['x']} | {len(seeds)} | {cells} |")
+                table.append(f"| {line['label']} | {point['x']} | {len(seeds)} | {cells} |")
                 points.append({"x": point["x"], "a": point["a"], "b": point["b"], "seeds": seeds, "metrics": values})
             panel_data["lines"].append({"label": line["label"], "points": points})
+        if len(table) > 2:
+            lines += [*table, ""]
         if missing:
-            lines += ["", f"Not run yet: {', '.join(missing)}."]
-        lines.append("")
+            lines += [f"Not run yet: {', '.join(missing)}.", ""]
         data["panels"].append(panel_data)
     plot_curves(data, metrics, out_dir / "curves.png", spec.get("title", ""))
     return "\n".join(lines), data
