@@ -25,7 +25,7 @@ from pdloss.errors import InputError
 from pdloss.metrics.registry import METRIC_SPECS, format_value
 from pdloss.report.curves import curves_report
 from pdloss.report.export import STUDY_FILE
-from pdloss.report.format import format_interval
+from pdloss.report.format import format_interval, mc_line
 from pdloss.report.results import BOOT_SEED, Study, load_study
 from pdloss.report.selection import selection_report
 from pdloss.stats import N_BOOT
@@ -114,13 +114,7 @@ def study_report(study: Study, n_boot: int = N_BOOT) -> tuple[str, dict[str, Any
             *rows,
         ]
         payload["differences"] = records
-        worst = {m: max(r["metrics"][m]["mc_error"] for r in records) for m in metrics}
-        lines += [
-            "",
-            "Monte-Carlo error of the bounds (largest in this table): "
-            + ", ".join(f"{METRIC_SPECS[m].title} {worst[m]:.2g}" for m in metrics)
-            + ".",
-        ]
+        lines += ["", mc_line(records, metrics)]
     lines += [f"- {note}" for note in study.meta.get("notes", [])]
     return "\n".join(lines) + "\n", payload
 
@@ -152,6 +146,8 @@ def summary_report(results_dir: Path, spec: dict[str, Any], n_boot: int = N_BOOT
         record["seeds"] = seeds
         records.append(record)
         lines.append(f"| {row['row']} | {len(seeds)} | " + " | ".join(cells) + " |")
+    if records:
+        lines += ["", mc_line(records, metrics)]
     if missing:
         lines += ["", f"Not run yet: {'; '.join(missing)}."]
     lines += ["", *spec.get("notes", [])]

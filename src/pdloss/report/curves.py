@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pdloss.metrics.registry import METRIC_SPECS
-from pdloss.report.format import format_interval
+from pdloss.report.format import format_interval, mc_line
 from pdloss.report.results import BOOT_SEED, Study
 
 
@@ -48,7 +48,8 @@ def curves_report(study: Study, spec: dict[str, Any], out_dir: Path, n_boot: int
                 points.append({"x": point["x"], "a": point["a"], "b": point["b"], "seeds": seeds, "metrics": values})
             panel_data["lines"].append({"label": line["label"], "points": points})
         if len(table) > 2:
-            lines += [*table, ""]
+            points = [p for line in panel_data["lines"] for p in line["points"]]
+            lines += [*table, "", mc_line(points, metrics), ""]
         if missing:
             lines += [f"Not run yet: {', '.join(missing)}.", ""]
         data["panels"].append(panel_data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pdloss.metrics.registry import METRIC_SPECS, format_number
@@ -31,3 +32,14 @@ def format_interval(result: BootstrapInterval | Any, metric: str, signed: bool =
         return f"+{text}" if signed and not text.startswith("-") else text
 
     return f"{number(mean)} [{number(low)}, {number(high)}]" + ("*" if star else "")
+
+
+def mc_line(records: Sequence[dict[str, Any]], metrics: Sequence[str]) -> str:
+    """The largest Monte-Carlo error of the printed bounds, per metric, over ``records``
+    (each ``{"metrics": {metric: interval JSON}}``)."""
+    worst = {m: max(r["metrics"][m]["mc_error"] for r in records if m in r["metrics"]) for m in metrics}
+    return (
+        "Monte-Carlo error of the bounds (largest in this table): "
+        + ", ".join(f"{METRIC_SPECS[m].title} {worst[m]:.2g}" for m in metrics)
+        + "."
+    )
