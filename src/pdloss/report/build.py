@@ -25,7 +25,7 @@ from pdloss.errors import InputError
 from pdloss.metrics.registry import METRIC_SPECS, format_value
 from pdloss.report.curves import curves_report
 from pdloss.report.export import STUDY_FILE
-from pdloss.report.format import format_interval, mc_line
+from pdloss.report.format import difference_header, format_interval, mc_line
 from pdloss.report.results import BOOT_SEED, Study, load_study
 from pdloss.report.selection import selection_report
 from pdloss.stats import N_BOOT
@@ -64,13 +64,9 @@ def comparison_rows(
     """Markdown rows ``| B minus A | seeds | intervals... |`` and their JSON."""
     lines, records = [], []
     for a, b in pairs:
-        cells, record = [], {"a": a, "b": b, "metrics": {}}
-        seeds: list[int] = []
-        for m in metrics:
-            interval, seeds = study.compare(a, b, m, n_boot=n_boot, seed=BOOT_SEED)
-            record["metrics"][m] = interval.to_json()
-            cells.append(_cell(interval, m))
-        record["seeds"] = seeds
+        intervals, seeds = study.compare_metrics(a, b, metrics, n_boot)
+        cells = [_cell(intervals[m], m) for m in metrics]
+        record = {"a": a, "b": b, "metrics": {m: i.to_json() for m, i in intervals.items()}, "seeds": seeds}
         lines.append(f"| {study.label(b)} minus {study.label(a)} | {len(seeds)} | " + " | ".join(cells) + " |")
         records.append(record)
     return lines, records
@@ -102,7 +98,7 @@ def study_report(study: Study, n_boot: int = N_BOOT) -> tuple[str, dict[str, Any
     pairs = [(study.meta["reference"], e) for e in study.entries if study.meta.get("reference") not in (None, e)]
     pairs += [tuple(p) for p in study.meta.get("comparisons", [])]
     if pairs:
-        dhead = " | ".join(f"Δ{METRIC_SPECS[m].title} {METRIC_SPECS[m].arrow}" for m in metrics)
+        dhead = difference_header(metrics)
         rows, records = comparison_rows(study, pairs, metrics, n_boot)
         lines += [
             "",
@@ -122,7 +118,7 @@ def study_report(study: Study, n_boot: int = N_BOOT) -> tuple[str, dict[str, Any
 def summary_report(results_dir: Path, spec: dict[str, Any], n_boot: int = N_BOOT) -> tuple[str, dict[str, Any]]:
     """The summary table: one row per ``{"row", "study", "a", "b"}`` of the spec."""
     metrics = list(spec.get("metrics", ["psnr", "ms_ssim", "niqe", "fid", "kid"]))
-    dhead = " | ".join(f"Δ{METRIC_SPECS[m].title} {METRIC_SPECS[m].arrow}" for m in metrics)
+    dhead = difference_header(metrics)
     lines = [
         spec.get("title", "Summary"),
         "",
@@ -137,14 +133,9 @@ def summary_report(results_dir: Path, spec: dict[str, Any], n_boot: int = N_BOOT
         if row["a"] not in study.entries or row["b"] not in study.entries:
             missing.append(row["row"])
             continue
-        cells, record = [], {**row, "metrics": {}}
-        seeds: list[int] = []
-        for m in metrics:
-            interval, seeds = study.compare(row["a"], row["b"], m, n_boot=n_boot, seed=BOOT_SEED)
-            record["metrics"][m] = interval.to_json()
-            cells.append(_cell(interval, m))
-        record["seeds"] = seeds
-        records.append(record)
+        intervals, seeds = study.compare_metrics(row["a"], row["b"], metrics, n_boot)
+        cells = [_cell(intervals[m], m) for m in metrics]
+        records.append({**row, "metrics": {m: i.to_json() for m, i in intervals.items()}, "seeds": seeds})
         lines.append(f"| {row['row']} | {len(seeds)} | " + " | ".join(cells) + " |")
     if records:
         lines += ["", mc_line(records, metrics)]

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from pdloss.metrics.registry import METRIC_SPECS
-from pdloss.report.format import format_interval, mc_line
-from pdloss.report.results import BOOT_SEED, Study
+from pdloss.report.format import difference_header, format_interval, mc_line
+from pdloss.report.results import Study
 
 
 def curves_report(study: Study, spec: dict[str, Any], out_dir: Path, n_boot: int) -> tuple[str, dict[str, Any]]:
@@ -27,7 +27,7 @@ def curves_report(study: Study, spec: dict[str, Any], out_dir: Path, n_boot: int
     lines = [f"### {spec.get('title', 'Difference curves')}", ""]
     data: dict[str, Any] = {"panels": [], "b_name": spec.get("b_name", "B")}
     for panel in spec["panels"]:
-        head = " | ".join(f"Δ{METRIC_SPECS[m].title} {METRIC_SPECS[m].arrow}" for m in metrics)
+        head = difference_header(metrics)
         lines += [f"{panel['name']} ({panel.get('xlabel', 'x')}):", ""]
         table = [f"| line | x | seeds | {head} |", "|---|---|---|" + "---|" * len(metrics)]
         panel_data = {"name": panel["name"], "xlabel": panel.get("xlabel", ""), "lines": []}
@@ -38,11 +38,8 @@ def curves_report(study: Study, spec: dict[str, Any], out_dir: Path, n_boot: int
                 if point["a"] not in study.entries or point["b"] not in study.entries:
                     missing.append(f"{line['label']} at {point['x']}")
                     continue
-                values = {}
-                seeds: list[int] = []
-                for m in metrics:
-                    interval, seeds = study.compare(point["a"], point["b"], m, n_boot=n_boot, seed=BOOT_SEED)
-                    values[m] = interval.to_json()
+                intervals, seeds = study.compare_metrics(point["a"], point["b"], metrics, n_boot)
+                values = {m: i.to_json() for m, i in intervals.items()}
                 cells = " | ".join(format_interval(values[m], m, signed=True) for m in metrics)
                 table.append(f"| {line['label']} | {point['x']} | {len(seeds)} | {cells} |")
                 points.append({"x": point["x"], "a": point["a"], "b": point["b"], "seeds": seeds, "metrics": values})

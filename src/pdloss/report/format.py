@@ -34,6 +34,11 @@ def format_interval(result: BootstrapInterval | Any, metric: str, signed: bool =
     return f"{number(mean)} [{number(low)}, {number(high)}]" + ("*" if star else "")
 
 
+def difference_header(metrics: Sequence[str]) -> str:
+    """The metric columns of a difference table: ``ΔPSNR ↑ | ΔNIQE ↓ ...``."""
+    return " | ".join(f"Δ{METRIC_SPECS[m].title} {METRIC_SPECS[m].arrow}" for m in metrics)
+
+
 def mc_line(records: Sequence[dict[str, Any]], metrics: Sequence[str]) -> str:
     """The largest Monte-Carlo error of the printed bounds, per metric, over ``records``
     (each ``{"metrics": {metric: interval JSON}}``)."""

@@ -136,6 +136,16 @@ class Study:
         return paired_bootstrap(diffs, n_boot=n_boot, seed=seed, clusters=scenes), common
 
 
+    def compare_metrics(
+        self, a: str, b: str, metrics: list[str] | tuple[str, ...], n_boot: int = N_BOOT
+    ) -> tuple[dict[str, BootstrapInterval], list[int]]:
+        """:meth:`compare` for each of ``metrics`` (the same draws): ``({metric: interval}, seeds)``."""
+        out, seeds = {}, []
+        for metric in metrics:
+            out[metric], seeds = self.compare(a, b, metric, n_boot=n_boot)
+        return out, seeds
+
+
 def _number(text: str) -> float:
     return float(text) if text not in ("", "None") else math.nan
 
