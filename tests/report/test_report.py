@@ -37,8 +37,10 @@ sweep:
 """
 
 
-def _write_run(run_dir: Path, ref: np.ndarray, shift: float, rng: np.random.Generator) -> dict:
-    out = run_dir / "eval-offline-test"
+def _write_run(
+    run_dir: Path, ref: np.ndarray, shift: float, rng: np.random.Generator, folder: str = "eval-offline-test"
+) -> dict:
+    out = run_dir / folder
     out.mkdir(parents=True)
     per_image = {s: {"psnr": 20 + shift + rng.normal(0, 0.5), "niqe": 5 - shift + rng.normal(0, 0.3)} for s in STEMS}
     # The evaluation lists images in its own order; export must map them to the sorted stems.
@@ -173,6 +175,35 @@ def test_export_refuses_a_missing_named_entry(study, tmp_path):
     config = tmp_path / "toy.yaml"
     with pytest.raises(Exception, match="evaluate"):
         export_study(config, tmp_path / "other", only=["pretrain"])
+
+
+@pytest.mark.usefixtures("study")
+def test_earlier_checkpoints_are_entries_of_their_own(tmp_path):
+    """An entry's evaluate.steps: each earlier checkpoint's evaluation is exported as ENTRY@STEP,
+    with its own rows, features and the training time up to that step."""
+    runs = tmp_path / "runs"
+    config = tmp_path / "toy.yaml"
+    text = config.read_text().replace(
+        "[run=new, loss=pdl,", "[run=new, loss=pdl, train.checkpoint_every=5, 'evaluate.steps=[5]',"
+    )
+    config.write_text(text)
+    rng = np.random.default_rng(1)
+    ref = np.load(runs / "new" / "eval-offline-test" / "inception.npz")["ref_features"]
+    for name in ("new", "new-seed1"):
+        _write_run(runs / name, ref, 0.1, rng, folder="eval-offline-test-step5")
+    out = export_study(config, tmp_path / "results" / "steps", reference="base")
+    meta = json.loads((out / "study.json").read_text())
+    assert list(meta["entries"]) == ["base", "new", "new@5"]
+    assert meta["entries"]["new@5"]["step"] == 5
+    assert meta["entries"]["new@5"]["runs"] == {"0": "new@5", "1": "new-seed1@5"}
+    assert meta["entries"]["new@5"]["label"] == "pdl (0.02), step 5"
+    study5 = load_study(out)
+    assert set(study5.entries) == {"base", "new", "new@5"}
+    with np.load(out / "features.npz") as z:
+        assert "pred/new-seed1@5" in z.files
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert provenance["runs"]["new-seed1@5"]["training_seconds"] == pytest.approx(5 / 2)  # up to step 5 only
+    assert provenance["runs"]["new-seed1"]["training_seconds"] == pytest.approx(5 / 2 + 5 / 5)
 
 
 def test_curves_tabulate_each_point_and_list_the_missing_ones(study):

@@ -61,6 +61,16 @@ def tiny(photo_folder, tmp_path, **changes):
         ({"task_options": {"sigma": 10, "quality": 3}}, "task_options"),
         ({"model": {"name": "resnet"}}, "model.name must be one of"),
         ({"colour": 1}, "unknown key config.colour"),
+        ({"evaluate": {"steps": [0]}}, "evaluate.steps must be positive"),
+        (
+            {"train": {"iterations": 30, "checkpoint_every": 10}, "evaluate": {"steps": [15]}},
+            "15 is not a multiple of train.checkpoint_every",
+        ),
+        (
+            # Checkpoints 10, 20, 30 are written from step 10 on: keep 2 deletes step 10's.
+            {"train": {"iterations": 30, "checkpoint_every": 10, "keep_checkpoints": 2}, "evaluate": {"steps": [10]}},
+            "checkpoint of step 10 is deleted before the run ends .*keep at least 3",
+        ),
     ],
 )
 def test_config_errors_name_the_bad_key(change, match, tmp_path):
@@ -362,6 +372,39 @@ def test_sweep_only_keeps_the_other_current_evaluations_in_the_table(photo_folde
     os.utime(root / "l1" / "checkpoints" / "last.pt", ns=(time_ns + 10**9, time_ns + 10**9))
     assert main(["sweep", str(config_file), "--only", "pdl-0.2"]) == 0
     assert labels() == ["input", "pdl (0.2)"]
+
+
+def test_config_accepts_kept_earlier_steps_and_steps_past_the_end():
+    raw = {"task": "denoise", "train": {"iterations": 30, "checkpoint_every": 10, "keep_checkpoints": 3}}
+    # 10: kept (10, 20, 30 are the last three); 30 and 40: the run's last checkpoint, passed over.
+    assert config_from_dict({**raw, "evaluate": {"steps": [10, 30, 40]}}).evaluate.steps == [10, 30, 40]
+
+
+def test_sweep_evaluates_earlier_checkpoints_into_their_own_folders(photo_folder, tmp_path, capsys):
+    raw = tiny(photo_folder, tmp_path)
+    raw["train"].update(iterations=4, checkpoint_every=2, keep_checkpoints=2)
+    raw["evaluate"]["steps"] = [2, 4]
+    raw["sweep"] = [["loss=l1"]]
+    config_file = tmp_path / "sweep.yaml"
+    config_file.write_text(yaml.safe_dump(raw))
+    from pdloss.cli import main
+
+    assert main(["sweep", str(config_file)]) == 0
+    run = Path(raw["output"]) / "l1"
+    last, earlier = (json.loads((run / name / "metrics.json").read_text()) for name in ("eval", "eval-step2"))
+    assert (last["row"]["step"], earlier["row"]["step"]) == (4, 2)
+    assert not (run / "eval-step4").exists()  # step 4 is the last checkpoint: evaluated once, in eval/
+    assert "at step 2" in (run / "results-step2.md").read_text()
+    # The two checkpoints differ, so do their restorations (the earlier one is not the last one again).
+    assert last["per_image"] != earlier["per_image"]
+    # A current evaluation of an earlier step is reused; a deleted checkpoint is named in the error.
+    stamp = (run / "eval-step2" / "metrics.json").stat().st_mtime_ns
+    assert main(["sweep", str(config_file)]) == 0
+    assert (run / "eval-step2" / "metrics.json").stat().st_mtime_ns == stamp
+    (run / "checkpoints" / "step-0000002.pt").unlink()
+    (run / "eval-step2" / "metrics.json").unlink()
+    assert main(["sweep", str(config_file)]) != 0
+    assert "step-0000002.pt is missing: evaluate.steps names step 2" in capsys.readouterr().err
 
 
 def test_fid_reference_statistics_are_cached_by_content(photo_folder, tmp_path):

@@ -34,7 +34,7 @@ from pdloss.errors import PdlossError
 from pdloss.imageio import write_image
 from pdloss.metrics.evaluate import evaluate
 from pdloss.metrics.registry import METRIC_SPECS, format_value
-from pdloss.runs.layout import eval_folder_name, results_name
+from pdloss.runs.layout import LAST_CHECKPOINT, eval_folder_name, results_name
 from pdloss.runs.load import load_run
 from pdloss.runs.lock import run_lock
 from pdloss.train.config import Config, EvaluateConfig
@@ -155,15 +155,19 @@ def evaluate_run(
     ``RUN/eval-TAG/`` and ``RUN/results-TAG.*`` (TAG from :func:`images_tag`).
     ``settings``: evaluation settings to use instead of the run's own (a sweep evaluates every run
     with the sweep file's ``evaluate`` section); recorded in ``metrics.json``.
+    An earlier checkpoint (``RUN/checkpoints/step-N.pt``, not ``last.pt``) is measured into
+    ``RUN/eval[-TAG]-stepN/`` and ``RUN/results[-TAG]-stepN.*``, beside the run's own evaluation.
     """
 
     config, model, run_dir, payload = load_run(run_or_checkpoint, device)
+    path = Path(run_or_checkpoint)
+    earlier_step = int(payload["step"]) if path.is_file() and path.name != LAST_CHECKPOINT else None
     if settings is not None:
         config = dataclasses.replace(config, evaluate=settings)
     # One writer per run folder (re-entrant: a sweep training this run may evaluate it).
     with run_lock(run_dir, "evaluate"):
         return _evaluate_locked(
-            config, model, run_dir, payload, metrics, limit, device, progress, fid_cache_dir, images
+            config, model, run_dir, payload, metrics, limit, device, progress, fid_cache_dir, images, earlier_step
         )
 
 
@@ -178,9 +182,10 @@ def _evaluate_locked(
     progress: bool,
     fid_cache_dir: str | Path | None,
     images: str | Path | None,
+    earlier_step: int | None = None,
 ) -> dict[str, Any]:
     tag = images_tag(images) if images is not None else None
-    out = run_dir / eval_folder_name(tag)
+    out = run_dir / eval_folder_name(tag, earlier_step)
     if out.is_dir():
         # A stale image from an earlier, larger set must not enter this evaluation.
         shutil.rmtree(out / "restored", ignore_errors=True)
@@ -233,8 +238,10 @@ def _evaluate_locked(
         result.weights,
         result.unavailable,
         result.notes,
-        title=f"{config.task}: {config.name}" + (f" on {images}" if images is not None else ""),
-        name=results_name(tag),
+        title=f"{config.task}: {config.name}"
+        + (f" on {images}" if images is not None else "")
+        + (f" at step {earlier_step}" if earlier_step is not None else ""),
+        name=results_name(tag, earlier_step),
     )
     return record
 

@@ -3,7 +3,8 @@
 ``export_study(config, folder)`` reads each run's evaluation (``RUN/eval[-TAG]/metrics.json`` and
 ``inception.npz``) and writes::
 
-    FOLDER/study.json          entries (label, loss, weight, options, seeds, runs), the images and
+    FOLDER/study.json          entries (label, loss, weight, options, seeds, runs; an earlier checkpoint
+                               of ``evaluate.steps`` is an entry of its own, ``ENTRY@STEP``), the images and
                                their scenes, the table's input/reference rows, evaluation settings
     FOLDER/per_image.csv.gz    one row per run and image: entry, seed, run, step, image, scene, metrics
     FOLDER/features.npz        the set metrics' Inception rows: the reference's once, each run's
@@ -47,8 +48,9 @@ FEATURES_FILE = "features.npz"
 PROVENANCE_FILE = "provenance.json"
 
 
-def _training_seconds(run_dir: Path) -> float | None:
-    """Training wall time from ``log.csv``: each row's steps over its measured steps per second."""
+def _training_seconds(run_dir: Path, until: int | None = None) -> float | None:
+    """Training wall time from ``log.csv``: each row's steps over its measured steps per second
+    (up to step ``until``: the time an earlier checkpoint took)."""
     log = run_dir / "log.csv"
     if not log.is_file():
         return None
@@ -56,13 +58,15 @@ def _training_seconds(run_dir: Path) -> float | None:
     with log.open() as f:
         for row in csv.DictReader(f):
             step, speed = int(row["step"]), float(row.get("steps_per_s") or "nan")
+            if until is not None and step > until:
+                break
             if math.isfinite(speed) and speed > 0:
                 total += (step - previous) / speed
             previous = step
     return round(total, 1)
 
 
-def _run_provenance(run_dir: Path, config) -> dict[str, Any]:
+def _run_provenance(run_dir: Path, config, until: int | None = None) -> dict[str, Any]:
     """What the run's own ``provenance.json`` says; else the precision ``train.amp`` gives on this
     machine's CPU, marked as inferred."""
     own = run_dir / PROVENANCE_FILE
@@ -71,6 +75,8 @@ def _run_provenance(run_dir: Path, config) -> dict[str, Any]:
         dtype = amp_dtype(config.train.amp, "cpu")
         facts["precision"] = "float32" if dtype is None else str(dtype).removeprefix("torch.")
         facts["precision_inferred"] = f"train.amp={config.train.amp} on the exporting machine's CPU"
+    if until is not None:  # an earlier checkpoint: the time up to it, not the whole run's
+        facts["training_seconds"] = _training_seconds(run_dir, until)
     facts.setdefault("training_seconds", _training_seconds(run_dir))
     return facts
 
@@ -102,7 +108,7 @@ def export_study(
     raw = load_raw(config_path)
     planned = plan_runs(raw)
     root = Path(runs_root or raw["output"])
-    eval_name = eval_folder_name(images_tag(source) if source else None)
+    tag = images_tag(source) if source else None
     base = {k: v for k, v in raw.items() if k != "sweep"}
     entries: dict[str, dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
@@ -113,56 +119,67 @@ def export_study(
         if only is not None and run.group not in only:
             continue
         run_dir = root / run.name
-        metrics_file = run_dir / eval_name / "metrics.json"
-        if not metrics_file.is_file():
-            if only is not None:
-                raise PdlossError(f"{metrics_file} is missing: evaluate {run_dir} on {source or 'data.valid'} first")
-            continue
-        record = json.loads(metrics_file.read_text())
         config = config_from_dict(apply_overrides(base, run.overrides))
-        run_stems = sorted(record["per_image"])
-        if stems is None:
-            stems, extra_rows, settings = run_stems, record.get("extra_rows", []), record.get("settings")
-            # Metrics with a value: an unavailable one (LPIPS without its weights) is left out.
-            measured = {m for values in record["per_image"].values() for m, v in values.items() if v is not None}
-            measured |= {m for m, v in record["row"].items() if v is not None and METRIC_SPECS.get(m, None)}
-            metrics = [m for m in METRIC_SPECS if m in measured]
-        elif run_stems != stems:
-            raise PdlossError(f"{metrics_file}: other images than the first run's")
-        entry = entries.setdefault(
-            run.group,
-            {
-                "label": config.loss_label,
-                "loss": str(config.loss.get("name")),
-                "weight": config.loss.get("weight"),
-                "options": {k: v for k, v in config.loss.items() if k not in ("name", "weight")},
-                "overrides": [o for o in run.overrides if not o.startswith("seed=")],
-                "fine_tuned": bool(config.model.init),
-                "seeds": [],
-                "runs": {},
-            },
-        )
-        entry["seeds"].append(run.seed)
-        entry["runs"][str(run.seed)] = run.name
-        step = record["row"].get("step")
-        for stem in stems:
-            values = record["per_image"][stem]
-            rows.append(
-                {"entry": run.group, "seed": run.seed, "run": run.name, "step": step, "image": stem}
-                | {m: values.get(m) for m in metrics if not METRIC_SPECS[m].is_set}
+        # The run's evaluation, then those of its earlier checkpoints (evaluate.steps) as entries
+        # "ENTRY@STEP": the points of a training-length curve.
+        earlier = sorted(s for s in config.evaluate.steps if s < config.train.iterations)
+        evaluations = [(run.group, run.name, eval_folder_name(tag), None)] + [
+            (f"{run.group}@{step}", f"{run.name}@{step}", eval_folder_name(tag, step), step) for step in earlier
+        ]
+        for entry_name, run_name, eval_name, earlier_step in evaluations:
+            metrics_file = run_dir / eval_name / "metrics.json"
+            if not metrics_file.is_file():
+                if only is not None:
+                    raise PdlossError(
+                        f"{metrics_file} is missing: evaluate {run_dir} on {source or 'data.valid'} first"
+                    )
+                continue
+            record = json.loads(metrics_file.read_text())
+            run_stems = sorted(record["per_image"])
+            if stems is None:
+                stems, extra_rows, settings = run_stems, record.get("extra_rows", []), record.get("settings")
+                # Metrics with a value: an unavailable one (LPIPS without its weights) is left out.
+                measured = {m for values in record["per_image"].values() for m, v in values.items() if v is not None}
+                measured |= {m for m, v in record["row"].items() if v is not None and METRIC_SPECS.get(m, None)}
+                metrics = [m for m in METRIC_SPECS if m in measured]
+            elif run_stems != stems:
+                raise PdlossError(f"{metrics_file}: other images than the first run's")
+            label = config.loss_label + (f", step {earlier_step}" if earlier_step is not None else "")
+            entry = entries.setdefault(
+                entry_name,
+                {
+                    "label": label,
+                    "loss": str(config.loss.get("name")),
+                    "weight": config.loss.get("weight"),
+                    "options": {k: v for k, v in config.loss.items() if k not in ("name", "weight")},
+                    "overrides": [o for o in run.overrides if not o.startswith("seed=")],
+                    "fine_tuned": bool(config.model.init),
+                    "seeds": [],
+                    "runs": {},
+                }
+                | ({"step": earlier_step} if earlier_step is not None else {}),
             )
-        npz = run_dir / eval_name / "inception.npz"
-        if npz.is_file():
-            with np.load(npz, allow_pickle=False) as z:
-                remap = np.array([stems.index(str(s)) for s in z["stems"]], dtype=np.int16)
-                features[f"pred/{run.name}"] = z["pred_features"].astype(np.float16)
-                features[f"pred_image/{run.name}"] = remap[z["pred_image"]]
-                ref = z["ref_features"].astype(np.float16)
-                if "ref" not in features:
-                    features["ref"], features["ref_image"] = ref, remap[z["ref_image"]]
-                elif not np.array_equal(features["ref"], ref):
-                    raise PdlossError(f"{npz}: reference features differ from the first run's (other images?)")
-        run_facts[run.name] = _run_provenance(run_dir, config) | {"step": step, "seed": run.seed}
+            entry["seeds"].append(run.seed)
+            entry["runs"][str(run.seed)] = run_name
+            step = record["row"].get("step")
+            for stem in stems:
+                values = record["per_image"][stem]
+                rows.append(
+                    {"entry": entry_name, "seed": run.seed, "run": run_name, "step": step, "image": stem}
+                    | {m: values.get(m) for m in metrics if not METRIC_SPECS[m].is_set}
+                )
+            npz = run_dir / eval_name / "inception.npz"
+            if npz.is_file():
+                with np.load(npz, allow_pickle=False) as z:
+                    remap = np.array([stems.index(str(s)) for s in z["stems"]], dtype=np.int16)
+                    features[f"pred/{run_name}"] = z["pred_features"].astype(np.float16)
+                    features[f"pred_image/{run_name}"] = remap[z["pred_image"]]
+                    ref = z["ref_features"].astype(np.float16)
+                    if "ref" not in features:
+                        features["ref"], features["ref_image"] = ref, remap[z["ref_image"]]
+                    elif not np.array_equal(features["ref"], ref):
+                        raise PdlossError(f"{npz}: reference features differ from the first run's (other images?)")
+            run_facts[run_name] = _run_provenance(run_dir, config, earlier_step) | {"step": step, "seed": run.seed}
     if not entries or stems is None:
         raise PdlossError(f"no evaluated run of {config_path} on {source or 'data.valid'} under {root}")
     missing = [name for pair in comparisons for name in pair if name not in entries]

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from pdloss.errors import PdlossError
-from pdloss.runs.layout import LAST_CHECKPOINT, last_checkpoint
+from pdloss.runs.layout import LAST_CHECKPOINT, STEP_CHECKPOINT, last_checkpoint
 
 
 def rng_state() -> dict[str, Any]:
@@ -47,7 +47,7 @@ def save_checkpoint(payload: dict[str, Any], folder: Path, keep: int = 2) -> Pat
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
-        numbered = folder / f"step-{step:07d}.pt"
+        numbered = folder / STEP_CHECKPOINT.format(step)
         os.replace(tmp, numbered)
         # last.pt is a second name of the same bytes, swapped in atomically.
         link_tmp = folder / ".last.pt.tmp"

@@ -7,7 +7,8 @@ and study commands read these folders without loading the trainer).
 - ``RUN/DONE`` written when the last step is reached; ``RUN/.lock`` the one writer's lock
   (:mod:`pdloss.runs.lock`); ``RUN/log.csv`` and ``RUN/valid.csv`` the training curves;
 - ``RUN/eval/`` holds a run's evaluation on its validation set, ``RUN/eval-TAG/`` on another
-  source (``TAG`` from :func:`pdloss.evaluation.run.images_tag`);
+  source (``TAG`` from :func:`pdloss.evaluation.run.images_tag`); ``RUN/eval[-TAG]-stepN/`` that of
+  an earlier checkpoint (``checkpoints/step-N.pt``, the points of a training-length curve);
 - ``SWEEP/results.{md,csv,json}`` the sweep's table on the validation set, ``SWEEP/results-TAG.*``
   on another source.
 """
@@ -20,6 +21,7 @@ CONFIG_FILE = "config.yaml"
 CHECKPOINTS = "checkpoints"
 LAST_CHECKPOINT = "last.pt"
 DONE_FILE = "DONE"
+STEP_CHECKPOINT = "step-{:07d}.pt"  # zero-padded: the names sort by step
 
 
 def config_file(run_dir: str | Path) -> Path:
@@ -42,11 +44,19 @@ def done_file(run_dir: str | Path) -> Path:
     return Path(run_dir) / DONE_FILE
 
 
-def eval_folder_name(tag: str | None) -> str:
-    """A run's evaluation folder: ``eval`` for its validation set, ``eval-TAG`` for another source."""
-    return f"eval-{tag}" if tag else "eval"
+def step_checkpoint(run_dir: str | Path, step: int) -> Path:
+    """``RUN/checkpoints/step-NNNNNNN.pt``: the checkpoint written at ``step`` (if it was kept)."""
+    return checkpoint_dir(run_dir) / STEP_CHECKPOINT.format(int(step))
 
 
-def results_name(tag: str | None) -> str:
-    """A sweep's table, without extension: ``results`` or ``results-TAG``."""
-    return f"results-{tag}" if tag else "results"
+def eval_folder_name(tag: str | None, step: int | None = None) -> str:
+    """A run's evaluation folder: ``eval`` for its validation set, ``eval-TAG`` for another source;
+    ``...-stepN`` for the checkpoint of an earlier ``step`` than the last."""
+    name = f"eval-{tag}" if tag else "eval"
+    return f"{name}-step{int(step)}" if step is not None else name
+
+
+def results_name(tag: str | None, step: int | None = None) -> str:
+    """A table, without extension: ``results`` or ``results-TAG``; ``...-stepN`` for an earlier checkpoint."""
+    name = f"results-{tag}" if tag else "results"
+    return f"{name}-step{int(step)}" if step is not None else name

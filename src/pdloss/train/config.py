@@ -12,7 +12,8 @@ A config has these sections (all keys optional but ``task``; see ``configs/`` fo
     loss:  {name, weight, pixel_weight, weights, layers, projection, ...}  # the loss's constructor options
     optim: {name, lr, betas, weight_decay, schedule, milestones, gamma, warmup, grad_clip, d_lr}
     train: {iterations, log_every, valid_every, checkpoint_every, amp, channels_last, keep_checkpoints}
-    evaluate: {metrics, valid_metrics, crop, limit, fid_patch_size, grid_crop, cdf_layer, cdf_channels, cdf_weights}
+    evaluate: {metrics, valid_metrics, crop, limit, fid_patch_size, grid_crop, cdf_layer, cdf_channels, cdf_weights,
+               steps}
     sweep: [[loss=l1], [loss=pdl, loss.weight=0.05]]   # runs of `pdloss sweep` (overrides each)
 
 Every error names the offending key and what it accepts.
@@ -174,6 +175,9 @@ class EvaluateConfig:
     grid_windows: str = "textured"  # textured (the windows of most reference detail) | centre
     seed: int | None = None  # degradation seed of evaluated images (None: the run's seed); fix it to pair seeds
     reference: str | None = None  # sweep tables: the entry every row is compared with (paired 95% intervals)
+    # Earlier checkpoints a sweep evaluates too (the points of a training-length curve); steps at or
+    # past a run's train.iterations are its last checkpoint, already evaluated, and are passed over.
+    steps: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -323,9 +327,29 @@ def validate(config: Config) -> Config:
         unknown = [name for name in names if name not in METRICS]
         if unknown:
             raise ConfigError(f"{key}: unknown metric {unknown[0]!r}; known: {', '.join(METRICS)}")
+    _check_evaluated_steps(config)
     if len(config.optim.betas) != 2 or not all(0 <= b < 1 for b in config.optim.betas):
         raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {config.optim.betas}")
     return config
+
+
+def _check_evaluated_steps(config: Config) -> None:
+    """``evaluate.steps`` before the last step must be checkpoints the run writes and still keeps."""
+    every, last, keep = config.train.checkpoint_every, config.train.iterations, config.train.keep_checkpoints
+    for step in config.evaluate.steps:
+        if not isinstance(step, int) or isinstance(step, bool) or step <= 0:
+            raise ConfigError(f"evaluate.steps must be positive step counts, got {step!r}")
+        if step >= last:
+            continue
+        if step % every:
+            raise ConfigError(f"evaluate.steps: {step} is not a multiple of train.checkpoint_every ({every})")
+        # Checkpoints written from this step on (the last step's too); older ones are deleted.
+        written = len(set(range(step, last + 1, every)) | {last})
+        if written > keep:
+            raise ConfigError(
+                f"evaluate.steps: the checkpoint of step {step} is deleted before the run ends "
+                f"(train.keep_checkpoints={keep}; keep at least {written})"
+            )
 
 
 def _parse_override(text: str) -> tuple[list[str], Any]:

@@ -20,9 +20,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from pdloss.errors import PdlossError
 from pdloss.evaluation.run import evaluate_run, evaluation_images, images_tag
 from pdloss.runs.checkpoint import load_checkpoint
-from pdloss.runs.layout import config_file, done_file, eval_folder_name, last_checkpoint, results_name
+from pdloss.runs.layout import (
+    config_file,
+    done_file,
+    eval_folder_name,
+    last_checkpoint,
+    results_name,
+    step_checkpoint,
+)
 from pdloss.runs.snapshot import check_same_training
 from pdloss.train.config import Config, apply_overrides, load_raw
 from pdloss.train.sweep.gather import _pass_metrics, gather
@@ -94,13 +102,15 @@ class _Eta:
         return total
 
 
-def _current_evaluation(config: Config, eval_name: str, metrics: Sequence[str]) -> dict | None:
-    """The run's evaluation record if it is newer than the run's last checkpoint, was made with
-    the config's evaluation settings (crop, metrics, seed...) and measured every one of ``metrics``
-    (``pdloss evaluate --metrics`` may have measured fewer); otherwise None (evaluate again)."""
+def _current_evaluation(
+    config: Config, eval_name: str, metrics: Sequence[str], checkpoint: Path | None = None
+) -> dict | None:
+    """The run's evaluation record if it is newer than the evaluated checkpoint (default the last),
+    was made with the config's evaluation settings (crop, metrics, seed...) and measured every one of
+    ``metrics`` (``pdloss evaluate --metrics`` may have measured fewer); otherwise None (evaluate again)."""
     run_dir = Path(config.output)
     metrics_file = run_dir / eval_name / "metrics.json"
-    checkpoint = last_checkpoint(run_dir)
+    checkpoint = checkpoint or last_checkpoint(run_dir)
     if not (metrics_file.exists() and checkpoint.exists() and done_file(run_dir).exists()):
         return None
     if metrics_file.stat().st_mtime < checkpoint.stat().st_mtime:
@@ -109,6 +119,31 @@ def _current_evaluation(config: Config, eval_name: str, metrics: Sequence[str]) 
     if record.get("settings") != dataclasses.asdict(config.evaluate):
         return None
     return record if all(m in record.get("row", {}) for m in metrics) else None
+
+
+def evaluate_earlier_steps(
+    config: Config, source: str | None, metrics: Sequence[str], root: Path, device: str | None
+) -> list[dict]:
+    """Evaluate the run's checkpoints of ``evaluate.steps`` before its last step (each into
+    ``RUN/eval[-TAG]-stepN``; a current record is reused); returns their records, by step."""
+    run_dir = Path(config.output)
+    tag = images_tag(source) if source is not None else None
+    records = []
+    for step in sorted(s for s in config.evaluate.steps if s < config.train.iterations):
+        checkpoint = step_checkpoint(run_dir, step)
+        if not checkpoint.is_file():
+            raise PdlossError(
+                f"{checkpoint} is missing: evaluate.steps names step {step}, but the run did not keep its "
+                "checkpoint (train.checkpoint_every, train.keep_checkpoints)"
+            )
+        record = _current_evaluation(config, eval_folder_name(tag, step), metrics, checkpoint)
+        if record is None:
+            record = evaluate_run(
+                checkpoint, metrics=metrics, device=device or "cpu", fid_cache_dir=root,
+                images=source, settings=config.evaluate,
+            )
+        records.append(record)
+    return records
 
 
 def _remaining_steps(config: Config) -> int:
@@ -183,6 +218,7 @@ def evaluate_runs(
                 Path(config.output), metrics=metrics, device=device or "cpu", fid_cache_dir=root,
                 images=source, settings=config.evaluate,
             )
+        evaluate_earlier_steps(config, source, metrics, root, device)
         records.append((run, config, record))
     return records
 
