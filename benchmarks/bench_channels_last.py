@@ -30,7 +30,7 @@ LOSSES = ("l1", "perceptual-l1", "pdl")
 
 
 def build_trainer(preset: str, loss: str, channels_last: bool, output: str):
-    from pdloss.train.config import load_config
+    from pdloss.config.schema import load_config
     from pdloss.train.trainer import Trainer
 
     overrides = [

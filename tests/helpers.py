@@ -171,7 +171,7 @@ def tiny_config(photos: Path, output: Path, base: dict[str, Any] | None = None, 
     ``base`` replaces whole sections of :data:`TINY_RUN` (a file's own defaults); ``changes`` are
     dotted overrides applied as ``pdloss train --set key=value`` would (``**{"train.iterations": 4}``).
     """
-    from pdloss.train.config import apply_overrides
+    from pdloss.config.schema import apply_overrides
 
     raw = json.loads(json.dumps(TINY_RUN))
     raw.update(json.loads(json.dumps(base or {})))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pdloss.cli import build_parser, main
-from pdloss.train.config import load_config
+from pdloss.config.schema import load_config
 from pdloss.train.presets import PresetError, find_preset, list_presets, preset_dir, resolve_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"  # the repository's one copy

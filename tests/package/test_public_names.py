@@ -133,3 +133,14 @@ def test_old_listing_constants_hold_the_listings():
 
         sys.modules.pop("pdloss.sorting", None)
         importlib.import_module("pdloss.sorting")
+
+
+def test_the_old_config_module_is_the_new_one_and_warns():
+    import sys
+
+    from pdloss.config import schema
+
+    sys.modules.pop("pdloss.train.config", None)
+    with pytest.warns(DeprecationWarning, match="moved to pdloss.config.schema"):
+        old = importlib.import_module("pdloss.train.config")
+    assert old is schema and old.Config is schema.Config

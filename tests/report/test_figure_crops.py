@@ -41,6 +41,17 @@ def test_crop_grid_names_a_run_without_that_evaluation(tmp_path, capsys):
     assert not (tmp_path / "g.png").exists()
 
 
+def test_crop_grid_takes_an_earlier_checkpoints_evaluation(tmp_path, capsys):
+    run = _evaluated_run(tmp_path, "pdl")
+    _evaluated_run(tmp_path, "pdl", tag="eval-offline-test-step400")
+    out = tmp_path / "g.png"
+    argv = ["figure", "crops", str(out), "--images", "offline:test", "--crop", "32"]
+    assert main([*argv, f"{run}@400", f"{run}=3200 steps"]) == 0
+    assert out.is_file()
+    assert main([*argv, f"{run}@800"]) == 2  # that checkpoint was not evaluated: named, not replaced
+    assert "has no eval-offline-test-step800/restored/" in capsys.readouterr().err
+
+
 def test_crop_panel_by_hand():
     image = np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 4, 4)
     np.testing.assert_array_equal(crop_panel(image, 1, 2, 2, 1), image[:, 1:3, 2:4])

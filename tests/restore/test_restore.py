@@ -7,12 +7,12 @@ import pytest
 import torch
 from PIL import Image
 
+from pdloss.config.schema import config_from_dict
 from pdloss.errors import InputError, PdlossError
 from pdloss.imageio import read_image, to_uint8
 from pdloss.restoration import Restorer, RestoreWarning, _axis_weights, restore, tile_spans
 from pdloss.runs.checkpoint import save_checkpoint
 from pdloss.runs.model import build_model_from_config
-from pdloss.train.config import config_from_dict
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

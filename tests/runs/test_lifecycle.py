@@ -19,9 +19,9 @@ import yaml
 import pdloss.train.trainer as trainer_module
 from helpers import tiny_config, write_photos
 from pdloss.cli import main
+from pdloss.config.schema import config_from_dict
 from pdloss.runs.checkpoint import load_checkpoint
 from pdloss.runs.lock import LOCK_NAME, RunLockedError
-from pdloss.train.config import config_from_dict
 from pdloss.train.stop import StopOnSigterm, Terminated
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and locks")

@@ -16,13 +16,13 @@ import yaml
 from PIL import Image
 
 from helpers import tiny_config, write_photos
+from pdloss.config.schema import ConfigError, config_from_dict, load_raw
 from pdloss.data.builtin import BUILTIN_PHOTOS
 from pdloss.data.debian import load_manifest
 from pdloss.data.split import SUBSETS, load_split, parse_subsets, split_counts, split_names
 from pdloss.errors import InputError, PdlossError
 from pdloss.runs.checkpoint import load_checkpoint
-from pdloss.train.config import ConfigError, config_from_dict, load_raw
-from pdloss.train.sweep import plan_runs
+from pdloss.sweep import plan_runs
 from pdloss.train.trainer import Trainer, train
 
 # -- the split ------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def test_sweep_seeds_trains_only_those_seeds_with_their_inits(photos, tmp_path, 
     with pytest.raises(SystemExit):  # argparse: not a list of integers
         main(["sweep", str(config_file), "--no-eval", "--seeds", "one"])
     assert "expected comma-separated integers, got 'one'" in capsys.readouterr().err
-    from pdloss.train.sweep import sweep
+    from pdloss.sweep import sweep
 
     with pytest.raises(ConfigError, match=r"^--seeds: give at least one seed$"):
         sweep(str(config_file), seeds=[], skip_eval=True)
@@ -364,7 +364,7 @@ def test_sweep_images_reference_intervals_and_perception_distortion(photos, scor
 
 
 def test_sweep_valid_metrics_score_the_validation_pass_only(photos, scored_folder, tmp_path):
-    from pdloss.train.sweep import sweep
+    from pdloss.sweep import sweep
 
     raw = tiny(photos, tmp_path / "sweep", **{"evaluate.metrics": ["psnr", "niqe"], "evaluate.seed": 0})
     raw["evaluate"]["valid_metrics"] = ["psnr", "ms_ssim"]

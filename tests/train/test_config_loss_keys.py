@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 from torch import nn
 
-from pdloss.losses import registry
-from pdloss.losses.base import FeatureLoss
-from pdloss.train.config import (
+from pdloss.config.schema import (
     ConfigError,
     apply_overrides,
     config_from_dict,
@@ -18,6 +16,8 @@ from pdloss.train.config import (
     loss_arguments,
     loss_keys,
 )
+from pdloss.losses import registry
+from pdloss.losses.base import FeatureLoss
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -132,7 +132,7 @@ def test_a_new_constructor_option_is_accepted_with_no_other_edit(monkeypatch):
 def _preset_runs() -> list[tuple[str, dict]]:
     if not CONFIGS.is_dir():
         return []
-    from pdloss.train.sweep import plan_runs
+    from pdloss.sweep import plan_runs
 
     runs = []
     for path in sorted(CONFIGS.glob("*.yaml")):

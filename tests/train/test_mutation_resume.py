@@ -12,8 +12,8 @@ import torch
 import yaml
 
 from helpers import tiny_config, write_photos
+from pdloss.config.schema import config_from_dict
 from pdloss.errors import PdlossError
-from pdloss.train.config import config_from_dict
 from pdloss.train.distributed import DistInfo
 from pdloss.train.trainer import Trainer, _IndexBatches
 

@@ -26,7 +26,7 @@ from torch.utils.data import default_collate
 
 import pdloss.train.trainer as trainer_module
 from helpers import tiny_config, write_photos
-from pdloss.train.config import config_from_dict
+from pdloss.config.schema import config_from_dict
 from pdloss.train.trainer import Trainer, _IndexBatches
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pdloss.losses.registry import list_losses
-from pdloss.train.sweep import FAMILY_STEP_COST, LOSS_FAMILY, _Eta
+from pdloss.sweep import FAMILY_STEP_COST, LOSS_FAMILY, _Eta
 
 P = 8 * 64 * 64  # a batch of 8 crops of 64 px
 

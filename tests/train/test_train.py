@@ -19,8 +19,8 @@ import torch
 import yaml
 
 from helpers import tiny_config, write_photos
+from pdloss.config.schema import ConfigError, apply_overrides, config_from_dict, load_config
 from pdloss.runs.checkpoint import load_checkpoint, save_checkpoint
-from pdloss.train.config import ConfigError, apply_overrides, config_from_dict, load_config
 from pdloss.train.trainer import Trainer, train
 
 
@@ -95,8 +95,8 @@ def test_config_file_and_overrides(tmp_path):
 def test_every_shipped_config_validates():
     configs = sorted(Path(__file__).resolve().parents[2].joinpath("configs").glob("*.yaml"))
     assert len(configs) >= 6
-    from pdloss.train.config import load_raw
-    from pdloss.train.sweep import plan_runs
+    from pdloss.config.schema import load_raw
+    from pdloss.sweep import plan_runs
 
     for path in configs:
         load_config(path)
@@ -429,7 +429,7 @@ def test_fid_reference_statistics_are_cached_by_content(photo_folder, tmp_path):
 
 
 def test_lr_factor_warmup_cosine_and_steps_by_hand():
-    from pdloss.train.config import OptimConfig
+    from pdloss.config.schema import OptimConfig
     from pdloss.train.trainer import lr_factor
 
     cosine = OptimConfig(schedule="cosine", warmup=2)

@@ -50,7 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     crops.add_argument("output", help="the PNG to write")
-    crops.add_argument("runs", nargs="+", help="run folders, in column order; RUN=LABEL sets a column's title")
+    crops.add_argument(
+        "runs",
+        nargs="+",
+        help="run folders, in column order; RUN=LABEL sets a column's title; RUN@STEP takes the "
+        "evaluation of the run's checkpoint at STEP (evaluate.steps)",
+    )
     crops.add_argument("--images", help="the evaluation's source or tag (offline:test -> eval-offline-test)")
     crops.add_argument("--crop", type=int, default=96, help="window side in pixels (96)")
     crops.add_argument("--zoom", type=int, default=2, help="pixel-replication zoom of every window (2)")
@@ -101,25 +106,30 @@ def _crops(args: argparse.Namespace) -> int:
     from pdloss.report.figures import crop_grid
     from pdloss.runs.layout import eval_folder_name
 
-    eval_name = eval_folder_name(None if args.images is None else images_tag(args.images))
-    folders, labels = [], []
+    tag = None if args.images is None else images_tag(args.images)
+    folders, labels, eval_names = [], [], []
     for item in args.runs:
         folder, _, label = item.partition("=")
-        folder = Path(folder)
+        # RUN@STEP: the evaluation of the run's earlier checkpoint (evaluate.steps).
+        base, at, step = folder.rpartition("@")
+        earlier = int(step) if at and step.isdigit() else None
+        folder = Path(base if earlier is not None else folder)
+        eval_name = eval_folder_name(tag, earlier)
         if not (folder / eval_name / "restored").is_dir():
             raise PdlossError(
                 f"{folder} has no {eval_name}/restored/: evaluate it first "
                 f"(pdloss evaluate {folder}{'' if args.images is None else ' --images ' + args.images})"
             )
         folders.append(folder)
-        labels.append(label or folder.name)
+        labels.append(label or folder.name + (f"@{earlier}" if earlier is not None else ""))
+        eval_names.append(eval_name)
     out = crop_grid(
         folders,
         labels,
         Path(args.output),
         crop=args.crop,
         max_images=args.max_images,
-        eval_name=eval_name,
+        eval_name=eval_names,
         zoom=args.zoom,
         windows=args.windows,
     )

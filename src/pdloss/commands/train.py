@@ -70,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from pdloss.train.config import load_config
+    from pdloss.config.schema import load_config
     from pdloss.train.presets import resolve_config
 
     # The config is read and checked before the trainer (and torch) is imported: a wrong
@@ -90,7 +90,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
     config_path = resolve_config(args.config)  # before torch's start-up, as in _train
     from pdloss.devices import device_argument
-    from pdloss.train.sweep import sweep
+    from pdloss.sweep import sweep
 
     root = sweep(
         str(config_path),

@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from pdloss.config.schema import Config, EvaluateConfig
 from pdloss.data.paired import ValidationDataset, image_sizes
 from pdloss.data.sources import resolve_images
 from pdloss.degradations import build_degradation
@@ -37,7 +38,6 @@ from pdloss.metrics.registry import METRIC_SPECS, format_value
 from pdloss.runs.layout import LAST_CHECKPOINT, eval_folder_name, results_name
 from pdloss.runs.load import load_run
 from pdloss.runs.lock import run_lock
-from pdloss.train.config import Config, EvaluateConfig
 
 #: The columns of a results table, in this order when measured (SSIM only when asked for).
 TABLE_METRICS = tuple(m for m in METRIC_SPECS if m != "ssim")

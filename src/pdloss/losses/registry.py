@@ -29,7 +29,7 @@ adversarial: ``weight``, ``pixel_weight``, ``q``, ``reduction``, ``input_range``
 :func:`loss_options` reads a name's keyword arguments from its constructor's signature (following
 ``**kwargs`` to the base class's constructor, and the adversarial loss's to its discriminator's), so
 a new option of a loss is one edit: its constructor. Training configs check their ``loss:`` keys
-against it (:mod:`pdloss.train.config`).
+against it (:mod:`pdloss.config.schema`).
 """
 
 from __future__ import annotations

@@ -33,14 +33,14 @@ from typing import Any
 import numpy as np
 
 from pdloss.amp import amp_dtype
+from pdloss.config.schema import apply_overrides, config_from_dict, load_raw
+from pdloss.config.sweep import plan_runs
 from pdloss.data.split import scene_groups
 from pdloss.errors import PdlossError
 from pdloss.evaluation.run import images_tag
 from pdloss.metrics.registry import METRIC_SPECS
 from pdloss.provenance import machine_facts
 from pdloss.runs.layout import eval_folder_name
-from pdloss.train.config import apply_overrides, config_from_dict, load_raw
-from pdloss.train.sweep.plan import plan_runs
 
 STUDY_FILE = "study.json"
 PER_IMAGE_FILE = "per_image.csv.gz"

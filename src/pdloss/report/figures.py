@@ -62,12 +62,14 @@ def crop_grid(
     out_png: Path,
     crop: int = 96,
     max_images: int = 3,
-    eval_name: str = "eval",
+    eval_name: str | Sequence[str] = "eval",
     zoom: int = 1,
     windows: str = "textured",
 ) -> Path:
     """A grid: one row per image; columns input, each run's restoration, reference.
 
+    ``eval_name``: the evaluation folder inside every run, or one per run (an earlier checkpoint's
+    ``eval-TAG-stepN`` beside another run's ``eval-TAG``); the images must be the same.
     ``zoom``: each crop is enlarged ``zoom`` times by pixel replication (2: the 2x zoom that shows
     texture and grain); ``windows``: see :func:`grid_windows`.
     """
@@ -78,9 +80,12 @@ def crop_grid(
 
     if zoom < 1:
         raise ValueError(f"zoom must be >= 1, got {zoom}")
+    names = [eval_name] * len(run_dirs) if isinstance(eval_name, str) else list(eval_name)
+    if len(names) != len(run_dirs):
+        raise ValueError(f"{len(names)} evaluation folder names for {len(run_dirs)} runs")
     first = Path(run_dirs[0])
-    evals = first / eval_name
-    chosen = grid_windows(evals / "reference", _stems(first, eval_name), crop, windows, max_images)
+    evals = first / names[0]
+    chosen = grid_windows(evals / "reference", _stems(first, names[0]), crop, windows, max_images)
     input_dir = next((evals / name for name in ("input", "input-small") if (evals / name).is_dir()), None)
     has_input = input_dir is not None
     factors = {stem: _input_factor(input_dir, evals / "reference", stem) if has_input else 1 for stem, *_ in chosen}
@@ -97,7 +102,7 @@ def crop_grid(
         panels = []
         if has_input:
             panels.append((input_dir / f"{stem}.png", factors[stem]))
-        panels += [(Path(d) / eval_name / "restored" / f"{stem}.png", 1) for d in run_dirs]
+        panels += [(Path(d) / name / "restored" / f"{stem}.png", 1) for d, name in zip(run_dirs, names, strict=True)]
         panels.append((evals / "reference" / f"{stem}.png", 1))
         for c, ((path, factor), title) in enumerate(zip(panels, columns, strict=True)):
             image = crop_panel(read_image(path).numpy(), top, left, size, zoom, factor)

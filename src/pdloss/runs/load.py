@@ -6,9 +6,9 @@ from pathlib import Path
 
 import torch
 
+from pdloss.config.schema import Config, config_from_dict
 from pdloss.runs.checkpoint import load_checkpoint
 from pdloss.runs.model import build_model_from_config
-from pdloss.train.config import Config, config_from_dict
 
 
 def load_run(

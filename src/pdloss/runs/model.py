@@ -7,11 +7,11 @@ from pathlib import Path
 
 import torch
 
+from pdloss.config.schema import Config, config_from_dict
 from pdloss.degradations import build_degradation
 from pdloss.errors import PdlossError
 from pdloss.models import build_model
 from pdloss.runs.checkpoint import load_checkpoint
-from pdloss.train.config import Config, config_from_dict
 
 
 def build_model_from_config(config: Config) -> torch.nn.Module:

@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
+from pdloss.config.schema import Config, ConfigError
 from pdloss.runs.layout import config_file
-from pdloss.train.config import Config, ConfigError
 
 
 def write_snapshot(run_dir: str | Path, config: Config) -> Path:

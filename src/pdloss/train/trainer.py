@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader
 
 # The rule for train.amp lives in pdloss.amp (shared with pdloss.autocast_dtype); both names stay importable here.
 from pdloss.amp import amp_dtype, cpu_supports_bf16  # noqa: F401
+from pdloss.config.schema import Config, OptimConfig, config_from_dict, loss_arguments
 from pdloss.data.paired import PairedDataset, ValidationDataset
 from pdloss.data.sources import resolve_images
 from pdloss.degradations import build_degradation
@@ -42,7 +43,6 @@ from pdloss.runs.lock import run_lock
 from pdloss.runs.model import build_model_from_config, init_model_from
 from pdloss.runs.snapshot import check_same_training, write_snapshot
 from pdloss.train import distributed
-from pdloss.train.config import Config, OptimConfig, config_from_dict, loss_arguments
 from pdloss.train.sampler import StepSampler
 from pdloss.train.stop import StopOnSigterm, Terminated
 

@@ -7,6 +7,17 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pdloss.evaluation.run import write_results
+from pdloss.report.figures import crop_grid, feature_cdf_plot
+from pdloss.report.summary import (
+    difference_table,
+    differences,
+    entry_rows,
+    group_entries,
+    perception_distortion_plot,
+)
+from pdloss.runs.layout import eval_folder_name
+
 
 def _pass_metrics(config, source: str | None) -> list[str]:
     """The metrics of one evaluation pass: ``evaluate.valid_metrics`` (when set) on the validation
@@ -31,19 +42,6 @@ def gather(
     seeds, and the paired intervals against the ``reference`` entry), crop grid, feature CDFs and
     perception-distortion plot, from each run's evaluation record. ``metrics``: the table's columns
     (the pass's, :func:`_pass_metrics`)."""
-    # A sweep is the one workflow that spans training, evaluation and the report (the layer beside
-    # train/, docs/architecture.md): its tables are drawn here, so these imports wait for the call.
-    from pdloss.evaluation.run import write_results
-    from pdloss.report.figures import crop_grid, feature_cdf_plot
-    from pdloss.report.summary import (
-        difference_table,
-        differences,
-        entry_rows,
-        group_entries,
-        perception_distortion_plot,
-    )
-    from pdloss.runs.layout import eval_folder_name
-
     first = records[0][1]
     metrics = list(metrics)
     weights, unavailable, notes = {}, {}, []

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pdloss.train.config import Config, ConfigError, apply_overrides, config_from_dict
+from pdloss.config.schema import Config, ConfigError, apply_overrides, config_from_dict
 
 
 def split_values(text: str) -> list[str]:

@@ -20,6 +20,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from pdloss.config.schema import Config, apply_overrides, load_raw
+from pdloss.config.sweep import SweepRun, plan_runs, run_config, select_runs
 from pdloss.errors import PdlossError
 from pdloss.evaluation.run import evaluate_run, evaluation_images, images_tag
 from pdloss.runs.checkpoint import load_checkpoint
@@ -32,9 +34,7 @@ from pdloss.runs.layout import (
     step_checkpoint,
 )
 from pdloss.runs.snapshot import check_same_training
-from pdloss.train.config import Config, apply_overrides, load_raw
-from pdloss.train.sweep.gather import _pass_metrics, gather
-from pdloss.train.sweep.plan import SweepRun, plan_runs, run_config, select_runs
+from pdloss.sweep.gather import _pass_metrics, gather
 from pdloss.train.trainer import train
 
 # Loss families for the time-left estimate: losses of one family cost about the same per step.
