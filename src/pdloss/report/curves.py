@@ -64,6 +64,9 @@ def plot_curves(data: dict[str, Any], metrics: list[str], out_png: Path, title: 
     import matplotlib.pyplot as plt
 
     panels = data["panels"]
+    # One colour per line label in every panel (a panel with only the λ = 0.08 line draws it in
+    # λ = 0.08's colour, not in the first one).
+    labels = list(dict.fromkeys(line["label"] for panel in panels for line in panel["lines"]))
     fig, axes = plt.subplots(len(panels), len(metrics), figsize=(3.6 * len(metrics), 2.9 * len(panels)), squeeze=False)
     for row, panel in zip(axes, panels, strict=True):
         for ax, metric in zip(row, metrics, strict=True):
@@ -84,7 +87,10 @@ def plot_curves(data: dict[str, Any], metrics: list[str], out_png: Path, title: 
                 means = [p["metrics"][metric]["mean"] for p in pts]
                 lows = [p["metrics"][metric]["mean"] - p["metrics"][metric]["low"] for p in pts]
                 highs = [p["metrics"][metric]["high"] - p["metrics"][metric]["mean"] for p in pts]
-                ax.errorbar(xs, means, yerr=[lows, highs], marker="o", capsize=3, label=line["label"])
+                ax.errorbar(
+                    xs, means, yerr=[lows, highs], marker="o", capsize=3, label=line["label"],
+                    color=f"C{labels.index(line['label']) % 10}",
+                )
             if not xs_all:
                 ax.text(0.5, 0.5, "not run yet", transform=ax.transAxes, ha="center", va="center", color="0.4")
                 ax.set_yticks([])
