@@ -49,14 +49,18 @@ def step_checkpoint(run_dir: str | Path, step: int) -> Path:
     return checkpoint_dir(run_dir) / STEP_CHECKPOINT.format(int(step))
 
 
+def _tagged(base: str, tag: str | None, step: int | None) -> str:
+    """``base``, ``base-TAG`` for another source, ``...-stepN`` for an earlier checkpoint."""
+    name = f"{base}-{tag}" if tag else base
+    return f"{name}-step{int(step)}" if step is not None else name
+
+
 def eval_folder_name(tag: str | None, step: int | None = None) -> str:
     """A run's evaluation folder: ``eval`` for its validation set, ``eval-TAG`` for another source;
     ``...-stepN`` for the checkpoint of an earlier ``step`` than the last."""
-    name = f"eval-{tag}" if tag else "eval"
-    return f"{name}-step{int(step)}" if step is not None else name
+    return _tagged("eval", tag, step)
 
 
 def results_name(tag: str | None, step: int | None = None) -> str:
     """A table, without extension: ``results`` or ``results-TAG``; ``...-stepN`` for an earlier checkpoint."""
-    name = f"results-{tag}" if tag else "results"
-    return f"{name}-step{int(step)}" if step is not None else name
+    return _tagged("results", tag, step)

@@ -1,6 +1,6 @@
 """``pdloss sweep``: the grid of losses and weights of a paper table, gathered into one table.
 
-This module executes a sweep: it trains the planned runs (:mod:`.plan`) in order with an estimate
+This module executes a sweep: it trains the planned runs (:mod:`pdloss.config.sweep`) in order with an estimate
 of the time left, evaluates those whose evaluation is not current, and hands the records to
 :func:`.gather.gather`.
 
